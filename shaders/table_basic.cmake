@@ -1,0 +1,3 @@
+list(APPEND DSVK_SHADER_TABLE
+  "add add.comp"
+)
