@@ -1,14 +1,16 @@
 /* The Vulkan device: instance, chosen physical device, VkDevice, compute
  * queue, device function table, probed capabilities. Everything else in
- * runtime/ borrows an rt_device. Only runtime/ includes Vulkan headers. */
+ * runtime/ borrows an rt_device. Only runtime/ includes Vulkan headers.
+ * Threads: a device and everything made from it (buffers, pipelines,
+ * recorders) is used by one thread at a time. */
 #ifndef DSVK_RUNTIME_DEVICE_H
 #define DSVK_RUNTIME_DEVICE_H
 
 #include "dsvk.h"
-#include <volk.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <volk.h>
 
 #define RT_MAX_HEAPS 16
 
@@ -22,15 +24,22 @@ typedef enum rt_emulation {
     RT_EMULATE_BASELINE,
 } rt_emulation;
 
+/* "none" / "baseline": the names DSVK_EMULATE and the CLI use. Returns
+ * false for an unknown name. */
+bool rt_emulation_from_name(const char *name, rt_emulation *out);
+const char *rt_emulation_name(rt_emulation emulate);
+
 typedef void (*rt_log_fn)(void *user, const char *message);
 
 typedef struct rt_device_desc {
-    int device_index;          /* -1: best (discrete > integrated > CPU) */
+    int device_index; /* -1: best (discrete > integrated > CPU) */
     rt_emulation emulate;
-    bool validation;           /* enable VK_LAYER_KHRONOS_validation; any
-                                  message it reports is counted as an error */
+    bool validation;                /* enable VK_LAYER_KHRONOS_validation; any
+                                       message it reports is counted as an error */
     const char *pipeline_cache_dir; /* NULL: no on-disk pipeline cache */
-    rt_log_fn log;             /* NULL: silent */
+    rt_log_fn log;                  /* NULL: silent. Validation-layer messages
+                                       arrive as "validation error: ..." or
+                                       "validation warning: ..." */
     void *log_user;
 } rt_device_desc;
 
@@ -48,13 +57,13 @@ typedef struct rt_caps {
     uint32_t api_version, driver_version;
     VkPhysicalDeviceType type;
 
-    uint32_t subgroup_size;            /* default size */
+    uint32_t subgroup_size; /* default size */
     uint32_t min_subgroup_size, max_subgroup_size;
-    bool subgroup_size_control;        /* VK_EXT_subgroup_size_control usable */
-    bool subgroup_arithmetic;          /* subgroupAdd/Max in compute */
+    bool subgroup_size_control; /* VK_EXT_subgroup_size_control usable */
+    bool subgroup_arithmetic;   /* subgroupAdd/Max in compute */
     bool subgroup_shuffle;
 
-    uint32_t max_shared_memory;        /* bytes */
+    uint32_t max_shared_memory; /* bytes */
     uint32_t max_workgroup_invocations;
     uint32_t max_workgroup_size[3];
     uint32_t max_workgroup_count[3];
@@ -66,7 +75,7 @@ typedef struct rt_caps {
 
     rt_heap heaps[RT_MAX_HEAPS];
     uint32_t heap_count;
-    bool unified_memory;               /* device-local memory is host-visible */
+    bool unified_memory; /* device-local memory is host-visible */
 
     bool shader_float16;
     bool shader_int8;
@@ -76,7 +85,7 @@ typedef struct rt_caps {
     bool cooperative_matrix;
     bool buffer_device_address;
     bool push_descriptors;
-    bool timestamps;                   /* compute queue supports timestamps */
+    bool timestamps; /* compute queue supports timestamps */
     float timestamp_period_ns;
 } rt_caps;
 
@@ -85,7 +94,10 @@ typedef struct rt_device rt_device;
 /* One entry of rt_list_devices(). */
 typedef struct rt_device_info {
     uint32_t index;
-    rt_caps caps;
+    rt_caps caps; /* partly filled (name, type, API) when not usable */
+    bool usable;  /* Vulkan 1.2 with a compute queue */
+    const char *unusable_reason; /* static text when !usable, else NULL */
+    bool chosen; /* the one rt_device_create would pick with this desc */
 } rt_device_info;
 
 /* Lists physical devices without creating a VkDevice. Fills up to `max`
@@ -108,6 +120,11 @@ const char *rt_device_error(const rt_device *dev);
 
 /* Number of validation-layer messages (errors and warnings) seen so far. */
 uint32_t rt_device_validation_messages(const rt_device *dev);
+
+/* Whether desc.validation took effect. When the layer is not installed,
+ * rt_device_create still succeeds (and says so through desc.log); callers
+ * that require validation check this. */
+bool rt_device_validation_active(const rt_device *dev);
 
 /* Records a failure on the device: formats the detail into the device's
  * error string and returns `status`, so callers can `return rt_fail(...)`. */

@@ -20,13 +20,13 @@ typedef struct rt_buffer {
     uint64_t offset;
     uint64_t size;
     void *mapped;
-    uint32_t block;  /* allocator bookkeeping */
+    uint32_t block; /* allocator bookkeeping */
 } rt_buffer;
 
 /* Allocates `size` bytes. Running out of device memory returns
  * DSVK_ERROR_OUT_OF_DEVICE_MEMORY with how much was asked vs. available. */
-dsvk_status rt_buffer_create(rt_device *dev, uint64_t size,
-                             rt_memory_kind kind, rt_buffer *out);
+dsvk_status rt_buffer_create(rt_device *dev, uint64_t size, rt_memory_kind kind,
+                             rt_buffer *out);
 void rt_buffer_destroy(rt_device *dev, rt_buffer *buf); /* zeroed buf ok */
 
 /* Copies host data into the buffer at `offset`, waiting until it is done. */

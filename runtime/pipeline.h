@@ -32,4 +32,9 @@ dsvk_status rt_pipeline_get(rt_device *dev, const char *shader_name,
  * rt_device_destroy as well. */
 dsvk_status rt_pipeline_cache_save(rt_device *dev);
 
+/* Bytes of pipeline cache data loaded from pipeline_cache_dir when the
+ * device was created: 0 when there was no file or it did not match this
+ * device and driver. */
+uint64_t rt_pipeline_cache_loaded_bytes(const rt_device *dev);
+
 #endif

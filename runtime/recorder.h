@@ -4,9 +4,9 @@
 #ifndef DSVK_RUNTIME_RECORDER_H
 #define DSVK_RUNTIME_RECORDER_H
 
+#include "../shaders/shared.h"
 #include "memory.h"
 #include "pipeline.h"
-#include "../shaders/shared.h"
 
 /* A byte range of a buffer bound to one binding. size 0 = to the end of the
  * buffer. offset must be a multiple of minStorageBufferOffsetAlignment and
@@ -25,7 +25,7 @@ typedef struct rt_dispatch {
     const void *push;   /* push constants, copied at record time */
     uint32_t push_size; /* <= DSVK_PUSH_CONSTANT_BYTES */
     uint32_t groups[3];
-    const char *label;  /* static string, names the op in GPU timings */
+    const char *label; /* static string, names the op in GPU timings */
 } rt_dispatch;
 
 typedef struct rt_recorder rt_recorder;
@@ -50,7 +50,12 @@ void rt_record_copy(rt_recorder *rec, const rt_buffer *src, uint64_t src_offset,
  * results and rt_recorder_timings() the per-dispatch times. */
 dsvk_status rt_recorder_submit(rt_recorder *rec);
 
-/* Per-dispatch GPU times of the last submit (empty without timestamps). */
+/* Per-dispatch GPU times of the last submit (empty without timestamps).
+ * Each is the time from the end of all earlier work to the end of this
+ * dispatch (timing serialises nothing; overlapping work is counted once). */
 const rt_timing *rt_recorder_timings(const rt_recorder *rec, uint32_t *count);
+
+/* Pipeline barriers the hazard tracking inserted in the last recording. */
+uint32_t rt_recorder_barriers(const rt_recorder *rec);
 
 #endif

@@ -1,0 +1,86 @@
+#include "common.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int cli_error(const char *fmt, ...)
+{
+    va_list args;
+    va_start(args, fmt);
+    fputs("dsvk: ", stderr);
+    vfprintf(stderr, fmt, args);
+    fputc('\n', stderr);
+    va_end(args);
+    return 1;
+}
+
+static void log_to_stderr(void *user, const char *message)
+{
+    (void)user;
+    fprintf(stderr, "dsvk: %s\n", message);
+}
+
+static bool parse_index(const char *text, int *out)
+{
+    char *end;
+    errno = 0;
+    long value = strtol(text, &end, 10);
+    if (errno || end == text || *end || value < 0 || value > 1000000)
+        return false;
+    *out = (int)value;
+    return true;
+}
+
+bool cli_device_desc(rt_device_desc *desc)
+{
+    /* Static: the desc only borrows the string. */
+    static char cache_dir[4096];
+    *desc = (rt_device_desc){.device_index = -1, .log = log_to_stderr};
+
+    const char *device = getenv("DSVK_DEVICE");
+    if (device && *device && !parse_index(device, &desc->device_index)) {
+        cli_error("DSVK_DEVICE=%s is not a device index (see dsvk devices)",
+                  device);
+        return false;
+    }
+    const char *emulate = getenv("DSVK_EMULATE");
+    if (emulate && !rt_emulation_from_name(emulate, &desc->emulate)) {
+        cli_error("DSVK_EMULATE=%s is not one of: none, baseline", emulate);
+        return false;
+    }
+    const char *validation = getenv("DSVK_VALIDATION");
+    desc->validation = validation && *validation && strcmp(validation, "0");
+
+    const char *xdg = getenv("XDG_CACHE_HOME");
+    const char *home = getenv("HOME");
+    if (xdg && *xdg)
+        snprintf(cache_dir, sizeof cache_dir, "%s/dsvk", xdg);
+    else if (home && *home)
+        snprintf(cache_dir, sizeof cache_dir, "%s/.cache/dsvk", home);
+    else
+        cache_dir[0] = '\0';
+    desc->pipeline_cache_dir = cache_dir[0] ? cache_dir : NULL;
+    return true;
+}
+
+bool cli_device_option(int argc, char **argv, int *i, rt_device_desc *desc,
+                       bool *ok)
+{
+    *ok = true;
+    if (strcmp(argv[*i], "--device") != 0)
+        return false;
+    if (*i + 1 >= argc || !parse_index(argv[*i + 1], &desc->device_index)) {
+        cli_error("--device needs a device index (see dsvk devices)");
+        *ok = false;
+    }
+    *i += 1;
+    return true;
+}
+
+bool cli_is_help(const char *arg)
+{
+    return strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0;
+}

@@ -1,0 +1,28 @@
+/* What every dsvk subcommand shares: the DSVK_* environment and --device
+ * mapped onto the device desc (in this one place), and error printing. */
+#ifndef DSVK_CLI_COMMON_H
+#define DSVK_CLI_COMMON_H
+
+#include "device.h"
+
+#include <stdbool.h>
+
+/* Prints "dsvk: <message>" to stderr; returns 1, the exit code for errors. */
+int cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Fills desc from DSVK_DEVICE (index), DSVK_EMULATE (none|baseline),
+ * DSVK_VALIDATION (1 = on), the pipeline cache directory
+ * ($XDG_CACHE_HOME/dsvk, else ~/.cache/dsvk) and a logger to stderr.
+ * Returns false (after printing why) on a malformed variable. */
+bool cli_device_desc(rt_device_desc *desc);
+
+/* If argv[*i] is "--device", reads the index after it into desc, advances
+ * *i past it and returns true; *ok is false (error printed) if the index is
+ * missing or malformed. */
+bool cli_device_option(int argc, char **argv, int *i, rt_device_desc *desc,
+                       bool *ok);
+
+/* Whether argv[i] asks for help (-h or --help). */
+bool cli_is_help(const char *arg);
+
+#endif

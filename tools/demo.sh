@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Installs what dsvk needs, builds it, and shows it at work: for now, the
+# Vulkan devices it finds and what it may use of each.
+#   DSVK_BUILD_DIR  build directory (default: build)
+#   DSVK_JOBS       parallel build jobs (default: all cores)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+tools/install_deps.sh cmake gcc pkg-config libvulkan-dev libvulkan-volk-dev \
+    glslang-tools mesa-vulkan-drivers libpcre2-dev libcjson-dev libstb-dev
+
+build=${DSVK_BUILD_DIR:-build}
+cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release
+cmake --build "$build" -j "${DSVK_JOBS:-$(nproc)}"
+"$build"/dsvk devices
