@@ -57,13 +57,13 @@ typedef struct gguf_kv {
 
 typedef struct gguf_tensor {
     gguf_str name;
-    uint32_t type;                 /* DSVK_TYPE_* (GGML numbering) */
+    uint32_t type; /* DSVK_TYPE_* (GGML numbering) */
     uint32_t n_dims;
-    uint64_t ne[GGUF_MAX_DIMS];    /* ggml order: ne[0] is the row length */
+    uint64_t ne[GGUF_MAX_DIMS]; /* ggml order: ne[0] is the row length */
     uint64_t n_elements;
     uint64_t n_bytes;
-    const uint8_t *data;           /* inside the mapping, in bounds */
-    uint64_t file_offset;          /* absolute offset of data in the file */
+    const uint8_t *data;  /* inside the mapping, in bounds */
+    uint64_t file_offset; /* absolute offset of data in the file */
 } gguf_tensor;
 
 typedef struct gguf_file gguf_file;
@@ -94,8 +94,14 @@ bool gguf_get_u64(const gguf_file *f, const char *key, uint64_t *out);
 bool gguf_get_f32(const gguf_file *f, const char *key, float *out);
 bool gguf_get_bool(const gguf_file *f, const char *key, bool *out);
 bool gguf_get_str(const gguf_file *f, const char *key, gguf_str *out);
-/* Element i of a string array kv. */
+/* Element i of a string array kv; {NULL, 0} when kv is not a string array
+ * or i is out of range. */
 gguf_str gguf_array_str(const gguf_kv *kv, uint64_t i);
+/* Element i of a numeric array kv: integers of any width (and bool) as
+ * int64 (false for a u64 above INT64_MAX), floats of either width as f32.
+ * False when kv is not such an array or i is out of range. */
+bool gguf_array_int(const gguf_kv *kv, uint64_t i, int64_t *out);
+bool gguf_array_f32(const gguf_kv *kv, uint64_t i, float *out);
 
 /* Bytes one row of `n` elements of `type` occupies, 0 for an unknown type
  * or when n is not a multiple of the type's block size. */
@@ -106,5 +112,7 @@ bool gguf_type_block(uint32_t type, uint32_t *block_elements,
 const char *gguf_type_name(uint32_t type); /* "Q4_K", or "unknown" */
 
 bool gguf_str_eq(gguf_str s, const char *cstr);
+/* Orders two strings bytewise, shorter first on a common prefix. */
+int gguf_str_compare(gguf_str a, gguf_str b);
 
 #endif
