@@ -14,7 +14,7 @@
 typedef struct rt_weight {
     const rt_buffer *buffer;
     uint64_t offset;
-    uint32_t type;      /* DSVK_TYPE_* */
+    uint32_t type; /* DSVK_TYPE_* */
     uint32_t cols;
     uint32_t rows;
     uint32_t count;
@@ -28,5 +28,117 @@ typedef struct rt_tensor {
     uint32_t rows;
     uint32_t cols;
 } rt_tensor;
+
+/* The rows an op reads or writes: row i, element j is the f32 at byte
+ * offset + 4 * (i * stride + j) of the buffer, stride >= cols. A view with
+ * stride > cols is a slice of wider rows: the first r of each [r + dr] kv
+ * row is {kv.buffer, kv.offset, tokens, r, r + dr}; the rope part of every
+ * head of q [tokens][heads][dn + dr] is {q.buffer, q.offset + 4 * dn,
+ * tokens * heads, dr, dn + dr}. `offset` must be a multiple of 4. */
+typedef struct rt_view {
+    const rt_buffer *buffer;
+    uint64_t offset;
+    uint32_t rows;
+    uint32_t cols;
+    uint32_t stride;
+} rt_view;
+
+/* The whole tensor as a view. */
+static inline rt_view rt_view_of(const rt_tensor *t)
+{
+    return (rt_view){t->buffer, t->offset, t->rows, t->cols, t->cols};
+}
+
+/* Columns [first, first + cols) of every row of the tensor. */
+static inline rt_view rt_view_cols(const rt_tensor *t, uint32_t first,
+                                   uint32_t cols)
+{
+    return (rt_view){t->buffer, t->offset + 4ull * first, t->rows, cols,
+                     t->cols};
+}
+
+/* Where launchers record, and the limit they plan bindings with. */
+typedef struct rt_ops {
+    rt_device *dev;
+    rt_recorder *rec;
+    /* Most bytes one binding may cover; 0 means the device's
+     * maxStorageBufferRange. Tests set it lower so that splitting a weight
+     * across dispatches happens on small weights. */
+    uint64_t max_binding_range;
+} rt_ops;
+
+/* Every launcher returns DSVK_OK after appending its dispatches, or an error
+ * (with the detail in rt_device_error) for invalid arguments
+ * (DSVK_ERROR_INVALID_ARGUMENT: mismatched shapes, misaligned offsets,
+ * ranges outside their buffer), for a weight type without a shader
+ * (DSVK_ERROR_UNSUPPORTED), or when a pipeline cannot be created. Views and
+ * weights must stay alive until the recorder's submit returns. The ranges a
+ * launcher binds are the views' whole spans, so the recorder's hazard
+ * tracking sees each op as reading its inputs and writing its outputs. */
+
+/* Products with matrix `matrix` of the stack w (0 for a plain matrix):
+ *   y[t][r] = sum_c W[matrix][r][c] * x[t][c]
+ * x: tokens x w->cols; y: tokens x w->rows (a view, so the result may land
+ * in a slice of a wider tensor). y must not overlap x. Both accumulate in
+ * f32 with weights decoded in registers; types F32, F16, BF16, Q8_0.
+ * matvec suits few tokens (decode: one workgroup per 2 rows per token);
+ * matmul suits many (prefill: 64 x 32 tiles through shared memory). */
+dsvk_status rt_op_matvec(const rt_ops *ops, const rt_weight *w, uint32_t matrix,
+                         rt_view x, rt_view y);
+dsvk_status rt_op_matmul(const rt_ops *ops, const rt_weight *w, uint32_t matrix,
+                         rt_view x, rt_view y);
+
+/* result[r] = x[r] / sqrt(mean(x[r]^2) + eps) * weight, per row; weight is
+ * an F32 vector of x.cols elements, or NULL for none. result may equal x. */
+dsvk_status rt_op_rms_norm(const rt_ops *ops, rt_view x,
+                           const rt_weight *weight, float eps, rt_view result);
+
+/* RoPE parameters, straight from the GGUF metadata. */
+typedef struct rt_rope {
+    float freq_base;     /* rope.freq_base */
+    float freq_scale;    /* 1 / rope.scaling.factor; 1 without YaRN */
+    uint32_t n_ctx_orig; /* rope.scaling.original_context_length */
+    float ext_factor;    /* 1 with YaRN scaling, else 0 */
+    float beta_fast;     /* 32 */
+    float beta_slow;     /* 1 */
+} rt_rope;
+
+/* Rotates, in place, the adjacent pairs (x[2i], x[2i+1]) of every row of x
+ * (x.cols even: the rope dimensions). Row r is at position
+ * pos0 + r / rows_per_position: the number of heads for q, 1 for the shared
+ * rope key. YaRN as ggml's rope_yarn; cos/sin unscaled (DeepSeek puts
+ * mscale into the attention scale instead). */
+dsvk_status rt_op_rope(const rt_ops *ops, rt_view x, uint32_t rows_per_position,
+                       uint32_t pos0, const rt_rope *rope);
+
+/* result[r] = softmax(x[r] * scale) per row. result may equal x. */
+dsvk_status rt_op_softmax(const rt_ops *ops, rt_view x, float scale,
+                          rt_view result);
+
+/* result = a + b (same shapes). result may equal a or b. */
+dsvk_status rt_op_add(const rt_ops *ops, rt_view a, rt_view b, rt_view result);
+/* result = x * scale. result may equal x. */
+dsvk_status rt_op_scale(const rt_ops *ops, rt_view x, float scale,
+                        rt_view result);
+/* SwiGLU: result = silu(gate) * up, silu(g) = g / (1 + exp(-g)). gate and
+ * up may be the two halves of one row (two column views of one tensor).
+ * result may equal gate or up. */
+dsvk_status rt_op_swiglu(const rt_ops *ops, rt_view gate, rt_view up,
+                         rt_view result);
+
+/* Embedding lookup: result[t] = decode(table row ids[t]) for t < result.rows;
+ * ids are result.rows uint32 values at byte ids_offset of `ids` (written by
+ * the host or by an earlier dispatch). result.cols = table->cols. An id
+ * >= table->rows leaves its result row untouched. Any weight type with a
+ * decoder; the table may exceed maxStorageBufferRange. */
+dsvk_status rt_op_gather_rows(const rt_ops *ops, const rt_weight *table,
+                              const rt_buffer *ids, uint64_t ids_offset,
+                              rt_view result);
+
+/* Greedy choice: for every row of x, the uint32 index of its largest
+ * element (the first on ties; NaN never wins; 0 for a row of NaN), written
+ * to consecutive uint32 at byte result_offset of `result`. */
+dsvk_status rt_op_argmax(const rt_ops *ops, rt_view x, const rt_buffer *result,
+                         uint64_t result_offset);
 
 #endif

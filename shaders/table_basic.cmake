@@ -1,3 +1,26 @@
+# The generic ops (runtime/op_*.c). Weight-reading shaders get one module
+# per weight type (WEIGHT_TYPE, see weights.glsl); reducing shaders one with
+# subgroup arithmetic and one with the shared-memory fallback (reduce.glsl).
+# A weight type gains matvec/matmul/gather support by a decoder in
+# weights.glsl, lines here, and its entry in runtime/op_launch.c.
+foreach(type f32 f16 bf16 q8_0)
+  string(TOUPPER ${type} TYPE)
+  list(APPEND DSVK_SHADER_TABLE
+    "matvec_${type} matvec.comp WEIGHT_TYPE=DSVK_TYPE_${TYPE}"
+    "matvec_${type}_subgroup matvec.comp WEIGHT_TYPE=DSVK_TYPE_${TYPE} SUBGROUP_ARITHMETIC=1"
+    "matmul_${type} matmul.comp WEIGHT_TYPE=DSVK_TYPE_${TYPE}"
+    "gather_rows_${type} gather_rows.comp WEIGHT_TYPE=DSVK_TYPE_${TYPE}")
+endforeach()
+
+foreach(op rms_norm softmax argmax)
+  list(APPEND DSVK_SHADER_TABLE
+    "${op} ${op}.comp"
+    "${op}_subgroup ${op}.comp SUBGROUP_ARITHMETIC=1")
+endforeach()
+
 list(APPEND DSVK_SHADER_TABLE
-  "add add.comp"
+  "rope rope.comp"
+  "add elementwise.comp ELEMENTWISE_ADD"
+  "scale elementwise.comp ELEMENTWISE_SCALE"
+  "swiglu elementwise.comp ELEMENTWISE_SWIGLU"
 )

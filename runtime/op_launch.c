@@ -1,0 +1,183 @@
+#include "op_launch.h"
+
+#include <assert.h>
+#include <stdio.h>
+
+static const op_weight_type weight_types[] = {
+    {DSVK_TYPE_F32, "f32", 1, 4},
+    {DSVK_TYPE_F16, "f16", 1, 2},
+    {DSVK_TYPE_BF16, "bf16", 1, 2},
+    {DSVK_TYPE_Q8_0, "q8_0", 32, 34},
+};
+
+dsvk_status op_check_weight(const rt_ops *ops, const char *op,
+                            const rt_weight *w, const op_weight_type **type)
+{
+    if (!w || !w->buffer)
+        return rt_fail(ops->dev, DSVK_ERROR_INVALID_ARGUMENT,
+                       "%s: no weight buffer", op);
+    *type = NULL;
+    for (size_t i = 0; i < sizeof weight_types / sizeof weight_types[0]; i++)
+        if (weight_types[i].type == w->type)
+            *type = &weight_types[i];
+    if (!*type)
+        return rt_fail(ops->dev, DSVK_ERROR_UNSUPPORTED,
+                       "%s: weight type %u has no GPU decoder", op, w->type);
+    const op_weight_type *t = *type;
+    if (w->cols == 0 || w->rows == 0 || w->count == 0 || w->cols % t->block)
+        return rt_fail(ops->dev, DSVK_ERROR_INVALID_ARGUMENT,
+                       "%s: weight shape [%u][%u][%u] is empty or its rows "
+                       "are not whole %s blocks of %u",
+                       op, w->count, w->rows, w->cols, t->name, t->block);
+    if (w->row_bytes != (uint64_t)w->cols / t->block * t->block_bytes)
+        return rt_fail(ops->dev, DSVK_ERROR_INVALID_ARGUMENT,
+                       "%s: row_bytes %llu does not match %u %s elements", op,
+                       (unsigned long long)w->row_bytes, w->cols, t->name);
+    /* weights.glsl reads f32 as whole words and every other type from
+     * 2-byte aligned rows. */
+    uint64_t align = w->type == DSVK_TYPE_F32 ? 4 : 2;
+    if (w->offset % align)
+        return rt_fail(ops->dev, DSVK_ERROR_INVALID_ARGUMENT,
+                       "%s: %s weight offset %llu is not a multiple of %llu",
+                       op, t->name, (unsigned long long)w->offset,
+                       (unsigned long long)align);
+    return DSVK_OK;
+}
+
+uint64_t op_binding_limit(const rt_ops *ops)
+{
+    uint64_t device = rt_device_caps(ops->dev)->max_storage_buffer_range;
+    if (ops->max_binding_range && ops->max_binding_range < device)
+        return ops->max_binding_range;
+    return device;
+}
+
+uint64_t op_binding_alignment(const rt_ops *ops)
+{
+    /* Vulkan makes the alignment a power of two, so the larger of it and 4
+     * is a multiple of both. */
+    uint64_t align =
+        rt_device_caps(ops->dev)->min_storage_buffer_offset_alignment;
+    return align > 4 ? align : 4;
+}
+
+dsvk_status op_rows_per_binding(const rt_ops *ops, const char *op,
+                                const rt_weight *w, uint32_t *rows)
+{
+    uint64_t limit = op_binding_limit(ops);
+    uint64_t held_back = op_binding_alignment(ops) - 1 + 3;
+    uint64_t fit = limit > held_back ? (limit - held_back) / w->row_bytes : 0;
+    if (fit == 0)
+        return rt_fail(ops->dev, DSVK_ERROR_UNSUPPORTED,
+                       "%s: a weight row of %llu bytes does not fit one "
+                       "binding of at most %llu bytes",
+                       op, (unsigned long long)w->row_bytes,
+                       (unsigned long long)limit);
+    *rows = fit < w->rows ? (uint32_t)fit : w->rows;
+    return DSVK_OK;
+}
+
+dsvk_status op_bind_bytes(const rt_ops *ops, const char *op, const char *what,
+                          const rt_buffer *buf, uint64_t offset, uint64_t size,
+                          bool written, rt_span *span, uint32_t *base)
+{
+    if (!buf)
+        return rt_fail(ops->dev, DSVK_ERROR_INVALID_ARGUMENT,
+                       "%s: %s has no buffer", op, what);
+    uint64_t start = offset - offset % op_binding_alignment(ops);
+    uint64_t end = (offset + size + 3) & ~(uint64_t)3;
+    if (end > buf->size)
+        return rt_fail(ops->dev, DSVK_ERROR_INVALID_ARGUMENT,
+                       "%s: %s bytes [%llu, %llu) run past its buffer of %llu "
+                       "bytes (buffers must extend to the 32-bit word holding "
+                       "their last byte)",
+                       op, what, (unsigned long long)offset,
+                       (unsigned long long)(offset + size),
+                       (unsigned long long)buf->size);
+    uint64_t limit = op_binding_limit(ops);
+    if (end - start > limit)
+        return rt_fail(ops->dev, DSVK_ERROR_UNSUPPORTED,
+                       "%s: %s spans %llu bytes, more than one binding may "
+                       "cover (%llu)",
+                       op, what, (unsigned long long)(end - start),
+                       (unsigned long long)limit);
+    *span = (rt_span){buf, start, end - start, written};
+    *base = (uint32_t)(offset - start);
+    return DSVK_OK;
+}
+
+dsvk_status op_bind_view(const rt_ops *ops, const char *op, const char *what,
+                         rt_view view, bool written, rt_span *span,
+                         dsvk_view *shader_view)
+{
+    if (view.rows == 0 || view.cols == 0 || view.stride < view.cols ||
+        view.offset % 4)
+        return rt_fail(ops->dev, DSVK_ERROR_INVALID_ARGUMENT,
+                       "%s: %s view (%u rows of %u, stride %u, offset %llu) "
+                       "is empty, overlaps itself or is not 4-byte aligned",
+                       op, what, view.rows, view.cols, view.stride,
+                       (unsigned long long)view.offset);
+    uint64_t elements = (uint64_t)(view.rows - 1) * view.stride + view.cols;
+    uint32_t base;
+    dsvk_status status = op_bind_bytes(ops, op, what, view.buffer, view.offset,
+                                       elements * 4, written, span, &base);
+    if (status != DSVK_OK)
+        return status;
+    *shader_view = (dsvk_view){base / 4, view.stride};
+    return DSVK_OK;
+}
+
+dsvk_status op_check_same_shape(const rt_ops *ops, const char *op, rt_view a,
+                                rt_view b)
+{
+    if (a.rows == b.rows && a.cols == b.cols)
+        return DSVK_OK;
+    return rt_fail(ops->dev, DSVK_ERROR_INVALID_ARGUMENT,
+                   "%s: shapes differ: %u x %u vs %u x %u", op, a.rows, a.cols,
+                   b.rows, b.cols);
+}
+
+dsvk_status op_pipeline(const rt_ops *ops, const char *name, bool reducing,
+                        uint32_t workgroup_size, rt_pipeline **out)
+{
+    const rt_caps *caps = rt_device_caps(ops->dev);
+    char full[64];
+    snprintf(full, sizeof full, "%s%s", name,
+             reducing && caps->subgroup_arithmetic ? "_subgroup" : "");
+    uint32_t subgroup_size = caps->subgroup_size ? caps->subgroup_size : 1;
+    const uint32_t spec[2] = {workgroup_size, subgroup_size};
+    return rt_pipeline_get(ops->dev, full, spec, 2, out);
+}
+
+dsvk_status op_grid(const rt_ops *ops, const char *op, uint64_t groups,
+                    uint32_t y, uint32_t grid[3])
+{
+    const uint32_t *max = rt_device_caps(ops->dev)->max_workgroup_count;
+    assert(groups > 0); /* launchers reject empty views and weights */
+    uint64_t x = groups < max[0] ? groups : max[0];
+    uint64_t z = (groups + x - 1) / x;
+    if (y > max[1] || z > max[2])
+        return rt_fail(ops->dev, DSVK_ERROR_UNSUPPORTED,
+                       "%s: %llu x %u workgroups exceed the device's "
+                       "maxComputeWorkGroupCount",
+                       op, (unsigned long long)groups, y);
+    grid[0] = (uint32_t)x;
+    grid[1] = y;
+    grid[2] = (uint32_t)z;
+    return DSVK_OK;
+}
+
+void op_record(const rt_ops *ops, rt_pipeline *pipeline, const rt_span *spans,
+               uint32_t n_spans, const void *push, uint32_t push_size,
+               const uint32_t grid[3], const char *label)
+{
+    rt_dispatch dispatch = {.pipeline = pipeline,
+                            .n_bindings = n_spans,
+                            .push = push,
+                            .push_size = push_size,
+                            .groups = {grid[0], grid[1], grid[2]},
+                            .label = label};
+    for (uint32_t i = 0; i < n_spans; i++)
+        dispatch.bindings[i] = spans[i];
+    rt_record_dispatch(ops->rec, &dispatch);
+}

@@ -1,0 +1,77 @@
+/* What every op launcher does: check weights and views, bind them within
+ * the device's alignment and range limits, spread workgroups over the grid,
+ * pick pipelines. Used by the generic launchers (runtime/op_*.c) and the
+ * model-op launchers (host/ops_*.c); not part of the public API. */
+#ifndef DSVK_RUNTIME_OP_LAUNCH_H
+#define DSVK_RUNTIME_OP_LAUNCH_H
+
+#include "op_params.h"
+#include "ops.h"
+
+/* Invocations per workgroup of the row-reducing and element-wise shaders: a
+ * power of two (the shared-memory reduction halves it) within the
+ * 128-invocation baseline. */
+#define OP_WORKGROUP 128u
+/* matvec: 64 invocations per 2 rows keep small matrices spread over many
+ * workgroups. */
+#define OP_MATVEC_WORKGROUP 64u
+
+/* A weight type with a decoder in shaders/weights.glsl. */
+typedef struct op_weight_type {
+    uint32_t type;    /* DSVK_TYPE_* */
+    const char *name; /* shader-name suffix, e.g. "q8_0" */
+    uint32_t block;   /* elements per block */
+    uint32_t block_bytes;
+} op_weight_type;
+
+/* Checks w (buffer, a type with a decoder, whole blocks, row_bytes, 2-byte
+ * aligned rows, 4-byte aligned for F32) and returns its type's geometry. */
+dsvk_status op_check_weight(const rt_ops *ops, const char *op,
+                            const rt_weight *w, const op_weight_type **type);
+
+/* The most bytes one binding may cover, and the alignment bindings start at
+ * (minStorageBufferOffsetAlignment, at least a 32-bit word). */
+uint64_t op_binding_limit(const rt_ops *ops);
+uint64_t op_binding_alignment(const rt_ops *ops);
+
+/* The rows of a weight that one dispatch may bind: a binding starts up to
+ * alignment - 1 bytes early and ends on a word, so that much is held back. */
+dsvk_status op_rows_per_binding(const rt_ops *ops, const char *op,
+                                const rt_weight *w, uint32_t *rows);
+
+/* Binds bytes [offset, offset + size) of buf: the span starts at offset
+ * rounded down to op_binding_alignment and ends on a 32-bit word; *base gets
+ * the bytes from the span's start to offset. `what` names the operand in
+ * errors. */
+dsvk_status op_bind_bytes(const rt_ops *ops, const char *op, const char *what,
+                          const rt_buffer *buf, uint64_t offset, uint64_t size,
+                          bool written, rt_span *span, uint32_t *base);
+
+/* Binds a view the same way; the shader finds element [r][c] at
+ * shader_view->base + r * shader_view->stride + c. */
+dsvk_status op_bind_view(const rt_ops *ops, const char *op, const char *what,
+                         rt_view view, bool written, rt_span *span,
+                         dsvk_view *shader_view);
+
+/* Checks that two views have the same shape. */
+dsvk_status op_check_same_shape(const rt_ops *ops, const char *op, rt_view a,
+                                rt_view b);
+
+/* The pipeline of shader `name`, or of "<name>_subgroup" when `reducing`
+ * and the device has subgroup arithmetic; workgroup and subgroup size as
+ * specialization constants. */
+dsvk_status op_pipeline(const rt_ops *ops, const char *name, bool reducing,
+                        uint32_t workgroup_size, rt_pipeline **out);
+
+/* A grid of `groups` workgroups for shaders that use group_index() (spread
+ * over x and z past maxComputeWorkGroupCount[0]) and y workgroups in y. */
+dsvk_status op_grid(const rt_ops *ops, const char *op, uint64_t groups,
+                    uint32_t y, uint32_t grid[3]);
+
+/* Records one dispatch of `pipeline` with spans[0 .. n_spans-1] at bindings
+ * 0 .. n_spans-1. */
+void op_record(const rt_ops *ops, rt_pipeline *pipeline, const rt_span *spans,
+               uint32_t n_spans, const void *push, uint32_t push_size,
+               const uint32_t grid[3], const char *label);
+
+#endif

@@ -1,0 +1,146 @@
+/* Push constants of the generic ops, shared by the launchers (runtime/op_*.c)
+ * and the shaders. Every field is a 32-bit scalar, so the C layout and the
+ * GLSL std430 push-constant layout agree without padding rules. */
+#ifndef DSVK_SHADERS_OP_PARAMS_H
+#define DSVK_SHADERS_OP_PARAMS_H
+
+#include "shared.h"
+
+#ifdef VULKAN /* GL_KHR_vulkan_glsl: compiling GLSL for Vulkan */
+#define DSVK_STRUCT(name) struct name
+#else
+#include <stdint.h>
+typedef uint32_t uint;
+/* C needs the typedef so that struct members can name the type as GLSL
+ * does. */
+#define DSVK_STRUCT(name)                                                      \
+    typedef struct name name;                                                  \
+    struct name
+#endif
+
+/* f32 rows as a shader sees them: element [r][c] is element
+ * base + r * stride + c of its binding. Launchers bind an offset aligned to
+ * minStorageBufferOffsetAlignment and put the rest of the offset in base. */
+DSVK_STRUCT(dsvk_view)
+{
+    uint base;
+    uint stride;
+};
+
+/* matvec.comp: rows of y per workgroup (every invocation helps each row). */
+#define DSVK_MATVEC_ROWS 2u
+/* matmul.comp: each workgroup of DSVK_MATMUL_WORKGROUP invocations computes
+ * a DSVK_MATMUL_TILE_ROWS x DSVK_MATMUL_TILE_TOKENS tile of y, 4 x 4
+ * outputs per invocation. */
+#define DSVK_MATMUL_WORKGROUP 128u
+#define DSVK_MATMUL_TILE_ROWS 64u
+#define DSVK_MATMUL_TILE_TOKENS 32u
+
+/* matvec.comp, matmul.comp: y[t][r] = sum_c W[r][c] * x[t][c] for the
+ * weight rows of one dispatch (a weight larger than one binding may cover is
+ * split into several dispatches). */
+DSVK_STRUCT(dsvk_product_params)
+{
+    uint rows;        /* weight rows in this dispatch */
+    uint cols;        /* row length = x's row length */
+    uint tokens;      /* rows of x and y */
+    uint row_bytes;   /* bytes of one weight row */
+    uint weight_base; /* byte offset of this dispatch's first row */
+    dsvk_view x;
+    dsvk_view y; /* y.base already points at the first row's output */
+};
+
+/* rms_norm.comp: result[r] = x[r] / sqrt(mean(x[r]^2) + eps) (* weight). */
+DSVK_STRUCT(dsvk_rms_norm_params)
+{
+    uint rows;
+    uint cols;
+    dsvk_view x;
+    dsvk_view result;
+    uint weight_base; /* element of weight[0] in the weight binding */
+    uint has_weight;
+    float eps;
+};
+
+/* softmax.comp: result[r] = softmax(x[r] * scale). */
+DSVK_STRUCT(dsvk_softmax_params)
+{
+    uint rows;
+    uint cols;
+    dsvk_view x;
+    dsvk_view result;
+    float scale;
+};
+
+/* argmax.comp: result[result_base + r] = index of the largest x[r][c]. */
+DSVK_STRUCT(dsvk_argmax_params)
+{
+    uint rows;
+    uint cols;
+    dsvk_view x;
+    uint result_base;
+};
+
+/* rope.comp, in place on pairs (x[2i], x[2i+1]) of each row; row r has
+ * position pos0 + r / rows_per_position. The YaRN correction range
+ * [corr_low, corr_high] (in pairs) is computed on the host. */
+DSVK_STRUCT(dsvk_rope_params)
+{
+    uint rows;
+    uint cols; /* rotated dimensions (even) */
+    dsvk_view x;
+    uint rows_per_position;
+    uint pos0;
+    float theta_scale; /* freq_base^(-2/cols) */
+    float freq_scale;  /* 1 / YaRN factor */
+    float ext_factor;  /* 1 when YaRN is on, else 0 */
+    float corr_low;
+    float corr_high;
+};
+
+/* elementwise.comp: result = a + b, result = a * scale, or result = silu(a) *
+ * b. */
+DSVK_STRUCT(dsvk_elementwise_params)
+{
+    uint rows;
+    uint cols;
+    dsvk_view a;
+    dsvk_view b;
+    dsvk_view result;
+    float scale;
+};
+
+/* gather_rows.comp: result[t] = table[ids[t]] for the ids that fall in this
+ * dispatch's table rows [first_row, first_row + table_rows). */
+DSVK_STRUCT(dsvk_gather_params)
+{
+    uint rows; /* ids = rows of result */
+    uint cols;
+    uint row_bytes;
+    uint weight_base; /* byte offset of table row first_row */
+    uint first_row;
+    uint table_rows;
+    uint ids_base; /* element of ids[0] in the ids binding */
+    dsvk_view result;
+};
+
+#undef DSVK_STRUCT
+
+#ifndef VULKAN
+_Static_assert(sizeof(dsvk_product_params) <= DSVK_PUSH_CONSTANT_BYTES,
+               "push constants");
+_Static_assert(sizeof(dsvk_rms_norm_params) <= DSVK_PUSH_CONSTANT_BYTES,
+               "push constants");
+_Static_assert(sizeof(dsvk_softmax_params) <= DSVK_PUSH_CONSTANT_BYTES,
+               "push constants");
+_Static_assert(sizeof(dsvk_argmax_params) <= DSVK_PUSH_CONSTANT_BYTES,
+               "push constants");
+_Static_assert(sizeof(dsvk_rope_params) <= DSVK_PUSH_CONSTANT_BYTES,
+               "push constants");
+_Static_assert(sizeof(dsvk_elementwise_params) <= DSVK_PUSH_CONSTANT_BYTES,
+               "push constants");
+_Static_assert(sizeof(dsvk_gather_params) <= DSVK_PUSH_CONSTANT_BYTES,
+               "push constants");
+#endif
+
+#endif

@@ -1,0 +1,234 @@
+/* Weight x activation products (rt_op_matvec, rt_op_matmul) against
+ * ref_matmul on the same stored weights: every weight type, row and column
+ * counts that are not multiples of the workgroup, tile or subgroup size,
+ * one matrix of a stack, x read through a strided view and y written into
+ * a slice of a wider tensor; then weights split across dispatches by an
+ * artificially small binding limit, and clean errors for bad arguments. */
+#include "ref/ref_ops.h"
+#include "test_ops_fixture.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* GPU and reference multiply bit-identical decoded weights and inputs; they
+ * differ only in f32 accumulation (in a different order) against the
+ * reference's double. For n terms of size ~1 that is a relative error of
+ * about sqrt(n) * 2^-24, an NMSE near 1e-13 at n = 289; 1e-10 leaves three
+ * orders of magnitude of margin and still catches any decoding slip (one
+ * wrong element in 289 gives ~1e-3). The same bound holds for every type,
+ * because quantization error is in both sides' inputs. */
+#define PRODUCT_TOLERANCE 1e-10
+
+/* The value left in y's slice padding; it must survive every product. */
+#define PAD_VALUE 7.0f
+
+typedef struct product_type {
+    uint32_t type;
+    uint32_t cols[3]; /* Q8_0 needs whole blocks of 32; the others odd */
+    uint64_t lead;    /* bytes before the weight: 2-byte aligned rows */
+} product_type;
+
+static const product_type product_types[] = {
+    {DSVK_TYPE_F32, {33, 97, 289}, 4},
+    {DSVK_TYPE_F16, {33, 97, 289}, 2},
+    {DSVK_TYPE_BF16, {33, 97, 289}, 6},
+    {DSVK_TYPE_Q8_0, {32, 96, 288}, 2},
+};
+static const uint32_t product_rows[] = {1, 7, 33, 129};
+
+typedef struct product_case {
+    uint32_t type;
+    uint32_t rows, cols, count, matrix;
+    uint32_t tokens;
+    bool tiled; /* matmul, else matvec */
+    uint64_t lead;
+} product_case;
+
+/* The worst NMSE seen per op and type, printed at the end. */
+static double worst_nmse[2][4];
+
+static dsvk_status launch(ops_fixture *f, const product_case *c,
+                          const rt_weight *w, rt_view x, rt_view y)
+{
+    return c->tiled ? rt_op_matmul(&f->ops, w, c->matrix, x, y)
+                    : rt_op_matvec(&f->ops, w, c->matrix, x, y);
+}
+
+/* Runs one product; x is stored with stride cols + 3 one float into its
+ * buffer, y lands in columns [2, 2 + rows) of rows of rows + 5. Returns the
+ * GPU's y (dense, malloc'd) and its NMSE against the reference. */
+static float *run_product(ops_fixture *f, const product_case *c,
+                          uint64_t max_binding_range, double *nmse)
+{
+    test_rng rng = test_rng_seed(c->rows * 1000003u + c->cols * 7u + c->type);
+    float *decoded;
+    rt_weight w = fixture_weight(f, &rng, c->type, c->count, c->rows, c->cols,
+                                 c->lead, &decoded);
+    uint32_t x_stride = c->cols + 3, y_stride = c->rows + 5;
+    size_t x_size = 1 + (size_t)c->tokens * x_stride;
+    size_t y_size = 2 + (size_t)c->tokens * y_stride;
+    float *x = malloc(c->tokens * c->cols * sizeof *x);
+    float *x_stored = calloc(x_size, sizeof *x_stored);
+    float *y_stored = malloc(y_size * sizeof *y_stored);
+    float *y = malloc(c->tokens * c->rows * sizeof *y);
+    float *y_ref = malloc(c->tokens * c->rows * sizeof *y_ref);
+    test_rng_fill(&rng, x, c->tokens * c->cols, -1, 1);
+    fixture_scatter(x, c->tokens, c->cols, x_stride, x_stored + 1);
+    for (size_t i = 0; i < y_size; i++)
+        y_stored[i] = PAD_VALUE;
+    const rt_buffer *x_buf = fixture_buffer(f, x_stored, x_size * 4);
+    const rt_buffer *y_buf = fixture_buffer(f, y_stored, y_size * 4);
+    rt_view x_view = {x_buf, 4, c->tokens, c->cols, x_stride};
+    rt_view y_view = {y_buf, 8, c->tokens, c->rows, y_stride};
+
+    f->ops.max_binding_range = max_binding_range;
+    dsvk_status status = launch(f, c, &w, x_view, y_view);
+    f->ops.max_binding_range = 0;
+    CHECK(status == DSVK_OK, "%s %s: %s", c->tiled ? "matmul" : "matvec",
+          fixture_type_name(c->type), rt_device_error(f->dev));
+    fixture_submit(f);
+    fixture_read(f, y_buf, 0, y_stored, y_size * 4);
+    fixture_gather(y_stored + 2, c->tokens, c->rows, y_stride, y);
+
+    for (size_t i = 0; i < y_size; i++) {
+        size_t col = (i + y_stride - 2) % y_stride;
+        if (i < 2 || col >= c->rows)
+            CHECK(y_stored[i] == PAD_VALUE, "padding at %zu overwritten", i);
+    }
+    const float *matrix = decoded + (size_t)c->matrix * c->rows * c->cols;
+    ref_matmul(matrix, c->rows, c->cols, x, c->tokens, y_ref);
+    *nmse = test_nmse(y, y_ref, (size_t)c->tokens * c->rows);
+
+    fixture_release(f);
+    free(decoded);
+    free(x);
+    free(x_stored);
+    free(y_stored);
+    free(y_ref);
+    return y;
+}
+
+static void test_product_table(ops_fixture *f)
+{
+    for (int t = 0; t < 4; t++)
+        for (int r = 0; r < 4; r++)
+            for (int k = 0; k < 3; k++)
+                for (int tiled = 0; tiled < 2; tiled++) {
+                    /* Decode sees 1-2 tokens; prefill 37 (two token tiles,
+                     * the second partial). */
+                    product_case c = {
+                        .type = product_types[t].type,
+                        .rows = product_rows[r],
+                        .cols = product_types[t].cols[k],
+                        .count = 2,
+                        .matrix = 1,
+                        .tokens = tiled ? 37 : 1 + (uint32_t)k % 2,
+                        .tiled = tiled,
+                        .lead = product_types[t].lead,
+                    };
+                    double nmse;
+                    free(run_product(f, &c, 0, &nmse));
+                    CHECK(nmse <= PRODUCT_TOLERANCE,
+                          "%s %s %u x %u, %u tokens: nmse %g",
+                          tiled ? "matmul" : "matvec",
+                          fixture_type_name(c.type), c.rows, c.cols, c.tokens,
+                          nmse);
+                    double *worst = &worst_nmse[tiled][t];
+                    *worst = fmax(*worst, nmse);
+                }
+}
+
+static void test_split(ops_fixture *f, const product_case *c, uint64_t limit)
+{
+    const char *op = c->tiled ? "matmul" : "matvec";
+    double nmse_whole, nmse_split;
+    float *whole = run_product(f, c, 0, &nmse_whole);
+    fixture_time_next(f);
+    float *split = run_product(f, c, limit, &nmse_split);
+    CHECK(nmse_split <= PRODUCT_TOLERANCE, "split %s %s: nmse %g", op,
+          fixture_type_name(c->type), nmse_split);
+    /* Each row is computed by the same code on the same data either way. */
+    CHECK(memcmp(whole, split, (size_t)c->tokens * c->rows * 4) == 0,
+          "split %s %s differs from the unsplit product", op,
+          fixture_type_name(c->type));
+
+    uint32_t expected = fixture_expected_dispatches(
+        f, c->rows, ref_row_bytes(c->type, c->cols), limit);
+    CHECK(expected > 3, "the limit must force a split");
+    if (rt_device_caps(f->dev)->timestamps)
+        CHECK(f->timed_dispatches == expected,
+              "split %s %s: %u dispatches, expected %u", op,
+              fixture_type_name(c->type), f->timed_dispatches, expected);
+    printf("split %s %s %ux%u (matrix %u of %u) at a %llu-byte limit: "
+           "%u dispatches, nmse %.2g\n",
+           op, fixture_type_name(c->type), c->rows, c->cols, c->matrix,
+           c->count, (unsigned long long)limit, expected, nmse_split);
+    free(whole);
+    free(split);
+}
+
+static void test_splits(ops_fixture *f)
+{
+    /* Q8_0 rows of 306 bytes, F16 rows of 194 (odd length: rows start on
+     * 2-byte boundaries), 5-7 dispatches each. The last matrix of a stack
+     * of 3, so offsets are large and unaligned. The limit applies to x and
+     * y too, which stay below it. */
+    product_case q8 = {DSVK_TYPE_Q8_0, 129, 288, 3, 2, 1, false, 2};
+    product_case f16 = {DSVK_TYPE_F16, 129, 97, 3, 2, 1, false, 2};
+    for (int tiled = 0; tiled < 2; tiled++) {
+        q8.tiled = f16.tiled = tiled;
+        q8.tokens = f16.tokens = tiled ? 5 : 1;
+        test_split(f, &q8, 8192);
+        test_split(f, &f16, 4096);
+    }
+}
+
+static void test_bad_arguments(ops_fixture *f)
+{
+    float zeros[64] = {0};
+    const rt_buffer *buf = fixture_buffer(f, zeros, sizeof zeros);
+    rt_weight w = {buf, 0, DSVK_TYPE_F32, 4, 3, 1, 16};
+    rt_view x = {buf, 0, 1, 4, 4}, y = {buf, 128, 1, 3, 3};
+
+    rt_view wrong = {buf, 0, 1, 5, 5};
+    CHECK(rt_op_matvec(&f->ops, &w, 0, wrong, y) == DSVK_ERROR_INVALID_ARGUMENT,
+          "x of the wrong length");
+    CHECK(rt_op_matmul(&f->ops, &w, 1, x, y) == DSVK_ERROR_INVALID_ARGUMENT,
+          "matrix past the stack");
+    rt_view misaligned = {buf, 2, 1, 4, 4};
+    CHECK(rt_op_matvec(&f->ops, &w, 0, misaligned, y) ==
+              DSVK_ERROR_INVALID_ARGUMENT,
+          "x offset not a multiple of 4");
+    rt_weight past_end = w;
+    past_end.offset = 240;
+    CHECK(rt_op_matvec(&f->ops, &past_end, 0, x, y) ==
+              DSVK_ERROR_INVALID_ARGUMENT,
+          "weight past the end of its buffer");
+    rt_weight q4_k = {buf, 0, DSVK_TYPE_Q4_K, 256, 1, 1, 144};
+    rt_view x256 = {buf, 0, 1, 256, 256};
+    CHECK(rt_op_matvec(&f->ops, &q4_k, 0, x256, (rt_view){buf, 0, 1, 1, 1}) ==
+              DSVK_ERROR_UNSUPPORTED,
+          "a type without a decoder");
+    f->ops.max_binding_range = 16;
+    CHECK(rt_op_matvec(&f->ops, &w, 0, x, y) == DSVK_ERROR_UNSUPPORTED,
+          "a row that does not fit one binding");
+    f->ops.max_binding_range = 0;
+    fixture_release(f);
+}
+
+int main(void)
+{
+    ops_fixture f;
+    fixture_open(&f);
+    test_product_table(&f);
+    test_splits(&f);
+    test_bad_arguments(&f);
+    for (int tiled = 0; tiled < 2; tiled++)
+        for (int t = 0; t < 4; t++)
+            printf("%s %-4s worst nmse %.3g (tolerance %g)\n",
+                   tiled ? "matmul" : "matvec",
+                   fixture_type_name(product_types[t].type),
+                   worst_nmse[tiled][t], PRODUCT_TOLERANCE);
+    return fixture_close(&f, "test_ops_products");
+}
