@@ -1,0 +1,152 @@
+#include "ops_indexed.h"
+
+#include "model_op_params.h"
+#include "ops_bind.h"
+
+#include <stdio.h>
+
+/* How many matrices of w one dispatch may bind: a binding starts up to
+ * alignment - 1 bytes early and ends on a word, so that much is held back
+ * (as op_rows_per_binding does for rows). */
+static dsvk_status matrices_per_binding(const rt_ops *ops, const char *op,
+                                        const rt_weight *w, uint32_t *out)
+{
+    uint64_t matrix_bytes = (uint64_t)w->rows * w->row_bytes;
+    uint64_t limit = op_binding_limit(ops);
+    uint64_t held_back = op_binding_alignment(ops) - 1 + 3;
+    uint64_t fit = limit > held_back ? (limit - held_back) / matrix_bytes : 0;
+    if (fit == 0)
+        return rt_fail(ops->dev, DSVK_ERROR_UNSUPPORTED,
+                       "%s: one matrix of %llu bytes does not fit one "
+                       "binding of at most %llu bytes",
+                       op, (unsigned long long)matrix_bytes,
+                       (unsigned long long)limit);
+    *out = fit < w->count ? (uint32_t)fit : w->count;
+    return DSVK_OK;
+}
+
+/* Records the product over chunks of the stack, each binding the matrices
+ * it covers at spans[0]; spans[1..n_spans-1] and the rest of params are
+ * filled by the caller. `slots` is the most rows one matrix can have. */
+static dsvk_status record_chunks(const rt_ops *ops, const char *op,
+                                 const rt_weight *w, bool tiled, rt_span *spans,
+                                 uint32_t n_spans,
+                                 dsvk_indexed_product_params params,
+                                 uint32_t slots)
+{
+    const op_weight_type *type;
+    dsvk_status status = op_check_weight(ops, op, w, &type);
+    if (status != DSVK_OK)
+        return status;
+    char name[48];
+    snprintf(name, sizeof name, "moe_indexed_%s_%s",
+             tiled ? "matmul" : "matvec", type->name);
+    rt_pipeline *pipeline = NULL;
+    status = op_pipeline(
+        ops, name, !tiled,
+        tiled ? DSVK_INDEXED_MATMUL_WORKGROUP : OP_MATVEC_WORKGROUP, &pipeline);
+    uint32_t per_binding = 0;
+    if (status == DSVK_OK)
+        status = matrices_per_binding(ops, op, w, &per_binding);
+    if (status != DSVK_OK)
+        return status;
+
+    uint64_t matrix_bytes = (uint64_t)w->rows * w->row_bytes;
+    params.rows = w->rows;
+    params.cols = w->cols;
+    params.row_bytes = (uint32_t)w->row_bytes;
+    for (uint32_t first = 0; first < w->count; first += per_binding) {
+        uint32_t n =
+            w->count - first < per_binding ? w->count - first : per_binding;
+        params.first_matrix = first;
+        params.n_matrices = n;
+        status = op_bind_bytes(
+            ops, op, "weight", w->buffer, w->offset + first * matrix_bytes,
+            n * matrix_bytes, false, &spans[0], &params.weight_base);
+        if (status != DSVK_OK)
+            return status;
+        uint32_t grid[3];
+        if (tiled) {
+            grid[0] = (w->rows + DSVK_INDEXED_MATMUL_TILE_ROWS - 1) /
+                      DSVK_INDEXED_MATMUL_TILE_ROWS;
+            grid[1] = (slots + DSVK_INDEXED_MATMUL_TILE_TOKENS - 1) /
+                      DSVK_INDEXED_MATMUL_TILE_TOKENS;
+            grid[2] = n;
+        } else {
+            grid[0] = (w->rows + DSVK_INDEXED_MATVEC_ROWS - 1) /
+                      DSVK_INDEXED_MATVEC_ROWS;
+            /* Head-indexed: one row per (token, bound head); expert-indexed:
+             * every row, each finding out whether its expert is bound. */
+            grid[1] = params.n_head ? params.tokens * n : slots;
+            grid[2] = 1;
+        }
+        op_record(ops, pipeline, spans, n_spans, &params, sizeof params, grid,
+                  op);
+    }
+    return DSVK_OK;
+}
+
+dsvk_status indexed_heads(const rt_ops *ops, const char *op, const rt_weight *w,
+                          rt_view x, rt_view y, bool tiled)
+{
+    if (!w || x.cols != w->cols || y.cols != w->rows || x.rows != y.rows ||
+        x.rows % w->count)
+        return rt_fail(ops->dev, DSVK_ERROR_INVALID_ARGUMENT,
+                       "%s: head stack [%u][%u][%u] cannot take x %u x %u to "
+                       "y %u x %u",
+                       op, w ? w->count : 0, w ? w->rows : 0, w ? w->cols : 0,
+                       x.rows, x.cols, y.rows, y.cols);
+    rt_span spans[5];
+    dsvk_indexed_product_params params = {
+        .n_head = w->count,
+        .tokens = x.rows / w->count,
+        .x_div = 1,
+    };
+    dsvk_status status =
+        op_bind_view(ops, op, "x", x, false, &spans[1], &params.x);
+    if (status == DSVK_OK)
+        status = op_bind_view(ops, op, "y", y, true, &spans[2], &params.y);
+    if (status != DSVK_OK)
+        return status;
+    /* The expert bindings are unused here but must hold a buffer. */
+    spans[3] = spans[1];
+    spans[4] = spans[1];
+    return record_chunks(ops, op, w, tiled, spans, tiled ? 5 : 4, params,
+                         params.tokens);
+}
+
+dsvk_status indexed_experts(const rt_ops *ops, const char *op,
+                            const rt_weight *w, rt_view x, uint32_t x_div,
+                            const expert_rows *rows, bool gated, rt_view y)
+{
+    if (!w || x.cols != w->cols || y.cols != w->rows ||
+        y.rows != rows->n_assign || (uint64_t)x.rows * x_div != y.rows)
+        return rt_fail(ops->dev, DSVK_ERROR_INVALID_ARGUMENT,
+                       "%s: expert stack [%u][%u][%u] cannot take x %u x %u "
+                       "(%u rows each) to y %u x %u",
+                       op, w ? w->count : 0, w ? w->rows : 0, w ? w->cols : 0,
+                       x.rows, x.cols, x_div, y.rows, y.cols);
+    bool tiled = rows->span != NULL;
+    rt_span spans[5];
+    dsvk_indexed_product_params params = {.x_div = x_div, .gated = gated};
+    dsvk_status status =
+        op_bind_view(ops, op, "x", x, false, &spans[1], &params.x);
+    if (status == DSVK_OK)
+        status = op_bind_view(ops, op, "y", y, true, &spans[2], &params.y);
+    if (status == DSVK_OK && tiled)
+        status = bind_elements(ops, op, "expert spans", rows->span,
+                               rows->span_offset, (uint64_t)w->count * 8, 8,
+                               false, &spans[3], &params.span_base);
+    if (status == DSVK_OK && tiled)
+        status = bind_elements(ops, op, "expert rows", rows->list,
+                               rows->list_offset, (uint64_t)rows->n_assign * 4,
+                               4, false, &spans[4], &params.list_base);
+    if (status == DSVK_OK && !tiled)
+        status = bind_elements(ops, op, "expert ids", rows->ids,
+                               rows->ids_offset, (uint64_t)rows->n_assign * 4,
+                               4, false, &spans[3], &params.ids_base);
+    if (status != DSVK_OK)
+        return status;
+    return record_chunks(ops, op, w, tiled, spans, tiled ? 5 : 4, params,
+                         tiled ? rows->n_tokens : rows->n_assign);
+}

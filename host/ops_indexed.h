@@ -1,0 +1,41 @@
+/* Indexed products shared by the MLA and MoE launchers: products with a
+ * stack of matrices where each output row a uses its own matrix, the head's
+ * (attn_k_b, attn_v_b: a = t * H + h) or the expert's that moe_route chose
+ * (read from device memory). Shaders moe_indexed_{matvec,matmul}.comp. */
+#ifndef DSVK_HOST_OPS_INDEXED_H
+#define DSVK_HOST_OPS_INDEXED_H
+
+#include "ops.h"
+
+#include <stdbool.h>
+
+/* Head-indexed: y[t * H + h] = W_h x[t * H + h] with H = w->count; x and y
+ * have T * H rows of w->cols and w->rows. `tiled` selects the matmul
+ * (many tokens) over the matvec. */
+dsvk_status indexed_heads(const rt_ops *ops, const char *op, const rt_weight *w,
+                          rt_view x, rt_view y, bool tiled);
+
+/* Which expert each output row a chose: ids[a] (uint32 in device memory,
+ * for the matvec) or, for the matmul, moe_group.comp's span (uint32 pairs
+ * (first, count) per expert) and list of rows ordered by expert. */
+typedef struct expert_rows {
+    uint32_t n_assign; /* rows a: T * k */
+    uint32_t n_tokens; /* T: no expert has more rows than this */
+    const rt_buffer *ids;
+    uint64_t ids_offset;
+    const rt_buffer *span; /* NULL: matvec over ids */
+    uint64_t span_offset;
+    const rt_buffer *list;
+    uint64_t list_offset;
+} expert_rows;
+
+/* Expert-indexed: y[a] = W_e x[a / x_div] with e the expert of row a; with
+ * `gated`, y[a] = silu(y[a]) * (W_e x[a / x_div]) in place (SwiGLU: the up
+ * product gated by the gate product already in y). y has n_assign rows of
+ * w->rows. A stack larger than one binding runs as several dispatches,
+ * each over the experts it binds. */
+dsvk_status indexed_experts(const rt_ops *ops, const char *op,
+                            const rt_weight *w, rt_view x, uint32_t x_div,
+                            const expert_rows *rows, bool gated, rt_view y);
+
+#endif

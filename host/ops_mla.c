@@ -1,0 +1,333 @@
+#include "ops_mla.h"
+
+#include "model_op_params.h"
+#include "ops_bind.h"
+#include "ops_indexed.h"
+
+/* Positions mla_attention.comp scores per pass (its workgroup size). */
+#define MLA_WORKGROUP 64u
+/* Batches up to this many tokens run the per-head products as matvecs;
+ * longer ones as tiled matmuls that read each head's matrix once per tile
+ * of 32 tokens. */
+#define MLA_MATVEC_MAX_TOKENS 4u
+/* Context splits aim for this many workgroups: enough to fill a desktop
+ * GPU when a batch alone gives only a few. */
+#define MLA_TARGET_WORKGROUPS 256u
+/* Latent accumulators (vec2) one invocation may hold for its head group:
+ * heads per group x pairs per invocation, a register budget. */
+#define MLA_MAX_ACCUMULATORS 32u
+/* Scratch regions start on this boundary (the largest
+ * minStorageBufferOffsetAlignment Vulkan allows). */
+#define MLA_SCRATCH_ALIGN 256u
+
+static uint64_t align_up(uint64_t n, uint64_t a)
+{
+    return (n + a - 1) / a * a;
+}
+
+uint64_t mla_latent_bytes(const mla_shape *shape, uint32_t n_ctx)
+{
+    return (uint64_t)n_ctx * shape->kv_lora_rank * 2;
+}
+
+uint64_t mla_rope_key_bytes(const mla_shape *shape, uint32_t n_ctx)
+{
+    return (uint64_t)n_ctx * shape->qk_rope_head_dim * 2;
+}
+
+static dsvk_status check_shape(const rt_ops *ops, const char *op,
+                               const mla_shape *s)
+{
+    if (!s || !s->n_head || !s->qk_nope_head_dim || !s->qk_rope_head_dim ||
+        !s->v_head_dim || !s->kv_lora_rank || s->kv_lora_rank % 2 ||
+        s->qk_rope_head_dim % 2)
+        return rt_fail(ops->dev, DSVK_ERROR_INVALID_ARGUMENT,
+                       "%s: MLA shape needs non-zero dimensions and an even "
+                       "kv_lora_rank and rope dimension (f16 pairs)",
+                       op);
+    return DSVK_OK;
+}
+
+static dsvk_status check_cache(const rt_ops *ops, const char *op,
+                               const mla_latent_cache *cache, uint32_t end)
+{
+    if (!cache || !cache->buffer || cache->latent_offset % 4 ||
+        cache->rope_key_offset % 4)
+        return rt_fail(ops->dev, DSVK_ERROR_INVALID_ARGUMENT,
+                       "%s: the latent cache needs a buffer and 4-byte "
+                       "aligned offsets",
+                       op);
+    if (end > cache->n_ctx)
+        return rt_fail(ops->dev, DSVK_ERROR_CONTEXT_FULL,
+                       "%s: positions up to %u do not fit a latent cache of "
+                       "%u positions",
+                       op, end, cache->n_ctx);
+    return DSVK_OK;
+}
+
+dsvk_status mla_cache_write(const rt_ops *ops, const mla_shape *shape,
+                            rt_view kv, uint32_t pos0,
+                            const mla_latent_cache *cache)
+{
+    const char *op = "mla_cache_write";
+    dsvk_status status = check_shape(ops, op, shape);
+    if (status != DSVK_OK)
+        return status;
+    uint32_t r = shape->kv_lora_rank, dr = shape->qk_rope_head_dim;
+    if (kv.cols != r + dr)
+        return rt_fail(ops->dev, DSVK_ERROR_INVALID_ARGUMENT,
+                       "%s: kv rows have %u values, expected r + dr = %u", op,
+                       kv.cols, r + dr);
+    status = check_cache(ops, op, cache, pos0 + kv.rows);
+    if (status != DSVK_OK)
+        return status;
+
+    rt_span spans[3];
+    dsvk_cache_write_params params = {.kv_lora_rank = r, .rope_dim = dr};
+    status = op_bind_view(ops, op, "kv", kv, false, &spans[0], &params.kv);
+    /* Only the rows written are bound, so the hazard tracking orders this
+     * write before the attention that reads them. */
+    if (status == DSVK_OK)
+        status =
+            bind_elements(ops, op, "latent cache", cache->buffer,
+                          cache->latent_offset + mla_latent_bytes(shape, pos0),
+                          mla_latent_bytes(shape, kv.rows), 4, true, &spans[1],
+                          &params.latent_base);
+    if (status == DSVK_OK)
+        status = bind_elements(ops, op, "rope key cache", cache->buffer,
+                               cache->rope_key_offset +
+                                   mla_rope_key_bytes(shape, pos0),
+                               mla_rope_key_bytes(shape, kv.rows), 4, true,
+                               &spans[2], &params.rope_key_base);
+    rt_pipeline *pipeline = NULL;
+    if (status == DSVK_OK)
+        status =
+            op_pipeline(ops, "mla_cache_write", false, OP_WORKGROUP, &pipeline);
+    if (status != DSVK_OK)
+        return status;
+    uint32_t pairs = (r + dr) / 2;
+    uint32_t grid[3] = {(pairs + OP_WORKGROUP - 1) / OP_WORKGROUP, kv.rows, 1};
+    op_record(ops, pipeline, spans, 3, &params, sizeof params, grid, op);
+    return DSVK_OK;
+}
+
+/* Scratch layout: ql [T * H][r], lat [T * H][r], then the split partials
+ * [MLA_MAX_SPLIT_ROWS * H][r] and their (max, sum) pairs. */
+typedef struct scratch_layout {
+    uint64_t ql, lat, part, stat, end;
+} scratch_layout;
+
+static scratch_layout layout_scratch(const mla_shape *s, uint32_t n_tokens)
+{
+    uint64_t head_rows = (uint64_t)n_tokens * s->n_head;
+    uint64_t split_rows = (uint64_t)MLA_MAX_SPLIT_ROWS * s->n_head;
+    scratch_layout l;
+    l.ql = 0;
+    l.lat = align_up(head_rows * s->kv_lora_rank * 4, MLA_SCRATCH_ALIGN);
+    l.part =
+        l.lat + align_up(head_rows * s->kv_lora_rank * 4, MLA_SCRATCH_ALIGN);
+    l.stat =
+        l.part + align_up(split_rows * s->kv_lora_rank * 4, MLA_SCRATCH_ALIGN);
+    l.end = l.stat + align_up(split_rows * 8, MLA_SCRATCH_ALIGN);
+    return l;
+}
+
+uint64_t mla_attention_scratch_bytes(const mla_shape *shape, uint32_t n_tokens)
+{
+    return layout_scratch(shape, n_tokens).end;
+}
+
+/* Heads per workgroup: as many as shared memory (queries, rope queries and
+ * one pass of probabilities per head) and the accumulator budget allow,
+ * then evened out over the groups so the last is not nearly empty. */
+static dsvk_status heads_per_group(const rt_ops *ops, const mla_shape *s,
+                                   uint32_t *out)
+{
+    uint32_t pairs_per_thread =
+        (s->kv_lora_rank / 2 + MLA_WORKGROUP - 1) / MLA_WORKGROUP;
+    uint32_t shared_per_head =
+        (s->kv_lora_rank + s->qk_rope_head_dim + MLA_WORKGROUP) * 4;
+    uint32_t max =
+        rt_device_caps(ops->dev)->max_shared_memory / shared_per_head;
+    if (max > MLA_MAX_ACCUMULATORS / pairs_per_thread)
+        max = MLA_MAX_ACCUMULATORS / pairs_per_thread;
+    if (max > s->n_head)
+        max = s->n_head;
+    if (max == 0)
+        return rt_fail(ops->dev, DSVK_ERROR_UNSUPPORTED,
+                       "mla_attention: kv_lora_rank %u is too large for "
+                       "this device's shared memory",
+                       s->kv_lora_rank);
+    uint32_t groups = (s->n_head + max - 1) / max;
+    *out = (s->n_head + groups - 1) / groups;
+    return DSVK_OK;
+}
+
+/* Context splits: more when the batch gives few workgroups and the context
+ * has several passes; at most MLA_MAX_SPLIT_ROWS (token, split) pairs. */
+static uint32_t choose_splits(uint32_t n_tokens, uint32_t n_groups,
+                              uint32_t n_kv)
+{
+    uint32_t passes = (n_kv + MLA_WORKGROUP - 1) / MLA_WORKGROUP;
+    uint32_t wanted = (MLA_TARGET_WORKGROUPS + n_groups * n_tokens - 1) /
+                      (n_groups * n_tokens);
+    uint32_t n = MLA_MAX_SPLIT_ROWS / n_tokens;
+    if (n > wanted)
+        n = wanted;
+    if (n > passes)
+        n = passes;
+    return n ? n : 1;
+}
+
+static dsvk_status check_attention(const rt_ops *ops, const mla_shape *s,
+                                   const mla_attention_desc *d, rt_view out)
+{
+    const char *op = "mla_attention";
+    dsvk_status status = check_shape(ops, op, s);
+    if (status != DSVK_OK)
+        return status;
+    const rt_weight *kb = d->k_b, *vb = d->v_b;
+    if (!kb || kb->cols != s->qk_nope_head_dim || kb->rows != s->kv_lora_rank ||
+        kb->count != s->n_head || !vb || vb->cols != s->kv_lora_rank ||
+        vb->rows != s->v_head_dim || vb->count != s->n_head)
+        return rt_fail(ops->dev, DSVK_ERROR_INVALID_ARGUMENT,
+                       "%s: attn_k_b must be [H][r][dn] and attn_v_b "
+                       "[H][dv][r] for H %u, r %u, dn %u, dv %u",
+                       op, s->n_head, s->kv_lora_rank, s->qk_nope_head_dim,
+                       s->v_head_dim);
+    if (d->q.rows == 0 || d->q.rows % s->n_head ||
+        d->q.cols != s->qk_nope_head_dim + s->qk_rope_head_dim ||
+        out.rows != d->q.rows || out.cols != s->v_head_dim)
+        return rt_fail(ops->dev, DSVK_ERROR_INVALID_ARGUMENT,
+                       "%s: q must be T * %u rows of %u and out T * %u rows "
+                       "of %u (got q %u x %u, out %u x %u)",
+                       op, s->n_head, s->qk_nope_head_dim + s->qk_rope_head_dim,
+                       s->n_head, s->v_head_dim, d->q.rows, d->q.cols, out.rows,
+                       out.cols);
+    uint32_t n_tokens = d->q.rows / s->n_head;
+    if (d->n_split > 1 && (uint64_t)d->n_split * n_tokens > MLA_MAX_SPLIT_ROWS)
+        return rt_fail(ops->dev, DSVK_ERROR_INVALID_ARGUMENT,
+                       "%s: %u splits of %u tokens exceed %u (token, split) "
+                       "pairs",
+                       op, d->n_split, n_tokens, MLA_MAX_SPLIT_ROWS);
+    if (!d->scratch || d->scratch_offset % 16)
+        return rt_fail(ops->dev, DSVK_ERROR_INVALID_ARGUMENT,
+                       "%s: scratch needs a buffer and a 16-byte aligned "
+                       "offset",
+                       op);
+    return check_cache(ops, op, d->cache, d->pos0 + n_tokens);
+}
+
+dsvk_status mla_attention(const rt_ops *ops, const mla_shape *shape,
+                          const mla_attention_desc *desc, rt_view out)
+{
+    const char *op = "mla_attention";
+    dsvk_status status = check_attention(ops, shape, desc, out);
+    if (status != DSVK_OK)
+        return status;
+    const mla_latent_cache *cache = desc->cache;
+    uint32_t H = shape->n_head, r = shape->kv_lora_rank;
+    uint32_t dn = shape->qk_nope_head_dim, dr = shape->qk_rope_head_dim;
+    uint32_t n_tokens = desc->q.rows / H;
+    uint32_t n_kv = desc->pos0 + n_tokens;
+    bool tiled = n_tokens > MLA_MATVEC_MAX_TOKENS;
+    scratch_layout l = layout_scratch(shape, n_tokens);
+    uint64_t base = desc->scratch_offset;
+    rt_view ql = {desc->scratch, base + l.ql, n_tokens * H, r, r};
+    rt_view lat = {desc->scratch, base + l.lat, n_tokens * H, r, r};
+
+    uint32_t heads = 0;
+    status = heads_per_group(ops, shape, &heads);
+    if (status != DSVK_OK)
+        return status;
+    /* ql_h = W_UK_h^T qn_h: attn_k_b holds W_UK_h^T as r rows of dn. */
+    rt_view qn = desc->q;
+    qn.cols = dn;
+    status = indexed_heads(ops, "mla_ql", desc->k_b, qn, ql, tiled);
+    if (status != DSVK_OK)
+        return status;
+    uint32_t n_groups = (H + heads - 1) / heads;
+    uint32_t n_split =
+        desc->n_split ? desc->n_split : choose_splits(n_tokens, n_groups, n_kv);
+    uint32_t split_len =
+        (uint32_t)align_up((n_kv + n_split - 1) / n_split, MLA_WORKGROUP);
+    rt_view part = {desc->scratch, base + l.part, n_tokens * H * n_split, r, r};
+
+    rt_span spans[6];
+    dsvk_mla_attention_params params = {
+        .n_head = H,
+        .pos0 = desc->pos0,
+        .split_len = split_len,
+        .n_split = n_split,
+        .scale = desc->scale,
+    };
+    rt_view qp = {desc->q.buffer, desc->q.offset + 4ull * dn, desc->q.rows, dr,
+                  desc->q.stride};
+    status = op_bind_view(ops, op, "ql", ql, false, &spans[0], &params.ql);
+    if (status == DSVK_OK)
+        status = op_bind_view(ops, op, "q", qp, false, &spans[1], &params.qp);
+    if (status == DSVK_OK)
+        status =
+            bind_elements(ops, op, "latent cache", cache->buffer,
+                          cache->latent_offset, mla_latent_bytes(shape, n_kv),
+                          4, false, &spans[2], &params.latent_base);
+    if (status == DSVK_OK)
+        status = bind_elements(ops, op, "rope key cache", cache->buffer,
+                               cache->rope_key_offset,
+                               mla_rope_key_bytes(shape, n_kv), 4, false,
+                               &spans[3], &params.rope_key_base);
+    if (status == DSVK_OK)
+        status = op_bind_view(ops, op, "lat", n_split > 1 ? part : lat, true,
+                              &spans[4], &params.lat);
+    if (status == DSVK_OK && n_split > 1)
+        status = bind_elements(ops, op, "split statistics", desc->scratch,
+                               base + l.stat, (uint64_t)part.rows * 8, 8, true,
+                               &spans[5], &params.stat_base);
+    /* Without splits no statistics are written; the binding still needs a
+     * buffer. */
+    if (n_split == 1) {
+        spans[5] = spans[4];
+        spans[5].written = false;
+    }
+    const rt_caps *caps = rt_device_caps(ops->dev);
+    const uint32_t spec[5] = {MLA_WORKGROUP,
+                              caps->subgroup_size ? caps->subgroup_size : 1,
+                              heads, r, dr};
+    rt_pipeline *pipeline = NULL;
+    if (status == DSVK_OK)
+        status = rt_pipeline_get(ops->dev, "mla_attention", spec, 5, &pipeline);
+    if (status != DSVK_OK)
+        return status;
+    uint32_t grid[3] = {n_groups, n_tokens, n_split};
+    op_record(ops, pipeline, spans, 6, &params, sizeof params, grid, op);
+
+    if (n_split > 1) {
+        dsvk_mla_combine_params combine = {
+            .n_head = H,
+            .pos0 = desc->pos0,
+            .split_len = split_len,
+            .n_split = n_split,
+            .kv_lora_rank = r,
+        };
+        status = op_bind_view(ops, op, "partials", part, false, &spans[0],
+                              &combine.part);
+        if (status == DSVK_OK)
+            status = bind_elements(ops, op, "split statistics", desc->scratch,
+                                   base + l.stat, (uint64_t)part.rows * 8, 8,
+                                   false, &spans[1], &combine.stat_base);
+        if (status == DSVK_OK)
+            status = op_bind_view(ops, op, "lat", lat, true, &spans[2],
+                                  &combine.lat);
+        if (status == DSVK_OK)
+            status = op_pipeline(ops, "mla_attention_combine", false,
+                                 MLA_WORKGROUP, &pipeline);
+        if (status != DSVK_OK)
+            return status;
+        uint32_t combine_grid[3] = {n_tokens * H, 1, 1};
+        op_record(ops, pipeline, spans, 3, &combine, sizeof combine,
+                  combine_grid, "mla_attention_combine");
+    }
+
+    /* o_h = W_UV_h lat_h: attn_v_b holds W_UV_h as dv rows of r. */
+    return indexed_heads(ops, "mla_o", desc->v_b, lat, out, tiled);
+}

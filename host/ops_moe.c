@@ -1,0 +1,307 @@
+#include "ops_moe.h"
+
+#include "model_op_params.h"
+#include "ops_bind.h"
+#include "ops_indexed.h"
+
+#include <math.h>
+
+_Static_assert(MOE_MAX_EXPERTS == DSVK_MOE_MAX_EXPERTS, "shader limit");
+_Static_assert(MOE_MAX_EXPERTS_USED == DSVK_MOE_MAX_EXPERTS_USED,
+               "shader limit");
+
+/* MOE_PATH_AUTO runs batches up to this many tokens per token: grouping
+ * costs two extra dispatches and pays off once several tokens share an
+ * expert's weights. */
+#define MOE_PER_TOKEN_MAX_TOKENS 4u
+/* moe_group.comp is one workgroup; moe_route.comp one per token. */
+#define MOE_GROUP_WORKGROUP 128u
+/* Scratch regions start on this boundary (the largest
+ * minStorageBufferOffsetAlignment Vulkan allows). */
+#define MOE_SCRATCH_ALIGN 256u
+
+static uint64_t align_up(uint64_t n, uint64_t a)
+{
+    return (n + a - 1) / a * a;
+}
+
+static dsvk_status check_router(const rt_ops *ops, const moe_router *r)
+{
+    const char *op = "moe_route";
+    if (!r || r->n_expert == 0 || r->n_expert > MOE_MAX_EXPERTS ||
+        r->n_expert_used == 0 || r->n_expert_used > MOE_MAX_EXPERTS_USED ||
+        r->n_expert_used > r->n_expert)
+        return rt_fail(ops->dev, DSVK_ERROR_UNSUPPORTED,
+                       "%s: %u experts, %u used: supported are up to %u "
+                       "experts and 1 to %u used",
+                       op, r ? r->n_expert : 0, r ? r->n_expert_used : 0,
+                       MOE_MAX_EXPERTS, MOE_MAX_EXPERTS_USED);
+    if (r->gating != MOE_GATING_SOFTMAX && r->gating != MOE_GATING_SIGMOID)
+        return rt_fail(ops->dev, DSVK_ERROR_UNSUPPORTED,
+                       "%s: gating function %d is neither softmax nor "
+                       "sigmoid",
+                       op, (int)r->gating);
+    if (r->n_group > 1) {
+        uint32_t size = r->n_expert / r->n_group;
+        if (r->n_expert % r->n_group || r->n_group_used == 0 ||
+            r->n_group_used > r->n_group ||
+            r->n_group_used * size < r->n_expert_used)
+            return rt_fail(ops->dev, DSVK_ERROR_INVALID_ARGUMENT,
+                           "%s: %u experts in %u groups, %u groups used, "
+                           "cannot choose %u experts",
+                           op, r->n_expert, r->n_group, r->n_group_used,
+                           r->n_expert_used);
+    }
+    if (!isfinite(r->weights_scale))
+        return rt_fail(ops->dev, DSVK_ERROR_INVALID_ARGUMENT,
+                       "%s: expert weights scale is not finite", op);
+    return DSVK_OK;
+}
+
+static dsvk_status check_routes(const rt_ops *ops, const char *op,
+                                const moe_routes *routes, uint32_t n_tokens,
+                                uint32_t n_expert_used)
+{
+    if (!routes || !routes->buffer || routes->ids_offset % 4 ||
+        routes->weights_offset % 4 || routes->n_tokens != n_tokens ||
+        routes->n_expert_used != n_expert_used)
+        return rt_fail(ops->dev, DSVK_ERROR_INVALID_ARGUMENT,
+                       "%s: routes need a buffer, 4-byte aligned offsets and "
+                       "%u tokens of %u experts",
+                       op, n_tokens, n_expert_used);
+    return DSVK_OK;
+}
+
+dsvk_status moe_route(const rt_ops *ops, const moe_router *router,
+                      rt_view logits, const rt_weight *bias,
+                      const moe_routes *routes)
+{
+    const char *op = "moe_route";
+    dsvk_status status = check_router(ops, router);
+    if (status != DSVK_OK)
+        return status;
+    uint32_t E = router->n_expert, k = router->n_expert_used;
+    if (logits.cols != E)
+        return rt_fail(ops->dev, DSVK_ERROR_INVALID_ARGUMENT,
+                       "%s: logits have %u columns for %u experts", op,
+                       logits.cols, E);
+    if (bias && (bias->type != DSVK_TYPE_F32 || bias->cols != E ||
+                 bias->rows != 1 || bias->count != 1 || bias->offset % 4))
+        return rt_fail(ops->dev, DSVK_ERROR_INVALID_ARGUMENT,
+                       "%s: exp_probs_b must be an F32 vector of %u, 4-byte "
+                       "aligned",
+                       op, E);
+    status = check_routes(ops, op, routes, logits.rows, k);
+    if (status != DSVK_OK)
+        return status;
+
+    rt_span spans[4];
+    dsvk_moe_route_params params = {
+        .n_expert = E,
+        .n_expert_used = k,
+        .sigmoid = router->gating == MOE_GATING_SIGMOID,
+        .has_bias = bias != NULL,
+        .n_group = router->n_group > 1 ? router->n_group : 1,
+        .n_group_used = router->n_group_used,
+        .weights_norm = router->weights_norm,
+        .weights_scale = router->weights_scale,
+    };
+    uint64_t route_bytes = (uint64_t)logits.rows * k * 4;
+    status = op_bind_view(ops, op, "logits", logits, false, &spans[0],
+                          &params.logits);
+    if (status == DSVK_OK && bias)
+        status = bind_elements(ops, op, "exp_probs_b", bias->buffer,
+                               bias->offset, (uint64_t)E * 4, 4, false,
+                               &spans[1], &params.bias_base);
+    /* Without a bias the binding is unused but must hold a buffer. */
+    if (!bias)
+        spans[1] = spans[0];
+    if (status == DSVK_OK)
+        status = bind_elements(ops, op, "expert ids", routes->buffer,
+                               routes->ids_offset, route_bytes, 4, true,
+                               &spans[2], &params.ids_base);
+    if (status == DSVK_OK)
+        status = bind_elements(ops, op, "expert weights", routes->buffer,
+                               routes->weights_offset, route_bytes, 4, true,
+                               &spans[3], &params.weights_base);
+    rt_pipeline *pipeline = NULL;
+    if (status == DSVK_OK)
+        status = op_pipeline(ops, "moe_route", false, OP_WORKGROUP, &pipeline);
+    if (status != DSVK_OK)
+        return status;
+    uint32_t grid[3] = {logits.rows, 1, 1};
+    op_record(ops, pipeline, spans, 4, &params, sizeof params, grid, op);
+    return DSVK_OK;
+}
+
+/* Scratch layout: hidden [T * k][n_ff], part [T * k][n_embd], then the
+ * grouping: span [E] (first, count) and list [T * k]. */
+typedef struct scratch_layout {
+    uint64_t hidden, part, span, list, end;
+} scratch_layout;
+
+static scratch_layout layout_scratch(uint32_t n_tokens, uint32_t n_expert_used,
+                                     uint32_t n_embd, uint32_t n_ff,
+                                     uint32_t n_expert)
+{
+    uint64_t n_assign = (uint64_t)n_tokens * n_expert_used;
+    scratch_layout l;
+    l.hidden = 0;
+    l.part = align_up(n_assign * n_ff * 4, MOE_SCRATCH_ALIGN);
+    l.span = l.part + align_up(n_assign * n_embd * 4, MOE_SCRATCH_ALIGN);
+    l.list = l.span + align_up((uint64_t)n_expert * 8, MOE_SCRATCH_ALIGN);
+    l.end = l.list + align_up(n_assign * 4, MOE_SCRATCH_ALIGN);
+    return l;
+}
+
+uint64_t moe_experts_scratch_bytes(uint32_t n_tokens, uint32_t n_expert_used,
+                                   uint32_t n_embd, uint32_t n_ff,
+                                   uint32_t n_expert)
+{
+    return layout_scratch(n_tokens, n_expert_used, n_embd, n_ff, n_expert).end;
+}
+
+static bool same_shape(const rt_weight *a, const rt_weight *b)
+{
+    return a->cols == b->cols && a->rows == b->rows && a->count == b->count;
+}
+
+static dsvk_status check_experts(const rt_ops *ops, const moe_experts_desc *d,
+                                 rt_view y)
+{
+    const char *op = "moe_experts";
+    const moe_experts *e = d->experts;
+    if (!e || !e->gate || !e->up || !e->down || !same_shape(e->gate, e->up) ||
+        e->down->cols != e->gate->rows || e->down->rows != e->gate->cols ||
+        e->down->count != e->gate->count)
+        return rt_fail(ops->dev, DSVK_ERROR_INVALID_ARGUMENT,
+                       "%s: gate and up must be [E][n_ff][n_embd] and down "
+                       "[E][n_embd][n_ff]",
+                       op);
+    if (e->gate->count > MOE_MAX_EXPERTS)
+        return rt_fail(ops->dev, DSVK_ERROR_UNSUPPORTED,
+                       "%s: %u experts, at most %u supported", op,
+                       e->gate->count, MOE_MAX_EXPERTS);
+    if (d->x.cols != e->gate->cols || y.cols != e->gate->cols ||
+        y.rows != d->x.rows)
+        return rt_fail(ops->dev, DSVK_ERROR_INVALID_ARGUMENT,
+                       "%s: x %u x %u and y %u x %u must both be T x %u", op,
+                       d->x.rows, d->x.cols, y.rows, y.cols, e->gate->cols);
+    uint32_t k = d->routes ? d->routes->n_expert_used : 0;
+    if (k == 0 || k > MOE_MAX_EXPERTS_USED)
+        return rt_fail(ops->dev, DSVK_ERROR_UNSUPPORTED,
+                       "%s: %u experts used per token, supported 1 to %u", op,
+                       k, MOE_MAX_EXPERTS_USED);
+    dsvk_status status = check_routes(ops, op, d->routes, d->x.rows, k);
+    if (status != DSVK_OK)
+        return status;
+    if (!d->scratch || d->scratch_offset % 16)
+        return rt_fail(ops->dev, DSVK_ERROR_INVALID_ARGUMENT,
+                       "%s: scratch needs a buffer and a 16-byte aligned "
+                       "offset",
+                       op);
+    return DSVK_OK;
+}
+
+/* Lists each expert's rows (moe_group.comp) into the scratch. */
+static dsvk_status record_grouping(const rt_ops *ops, const moe_routes *routes,
+                                   uint32_t n_expert, const expert_rows *rows)
+{
+    const char *op = "moe_group";
+    rt_span spans[3];
+    dsvk_moe_group_params params = {.n_assign = rows->n_assign,
+                                    .n_expert = n_expert};
+    dsvk_status status = bind_elements(
+        ops, op, "expert ids", routes->buffer, routes->ids_offset,
+        (uint64_t)rows->n_assign * 4, 4, false, &spans[0], &params.ids_base);
+    if (status == DSVK_OK)
+        status = bind_elements(ops, op, "expert spans", rows->span,
+                               rows->span_offset, (uint64_t)n_expert * 8, 8,
+                               true, &spans[1], &params.span_base);
+    if (status == DSVK_OK)
+        status = bind_elements(ops, op, "expert rows", rows->list,
+                               rows->list_offset, (uint64_t)rows->n_assign * 4,
+                               4, true, &spans[2], &params.list_base);
+    rt_pipeline *pipeline = NULL;
+    if (status == DSVK_OK)
+        status = op_pipeline(ops, "moe_group", false, MOE_GROUP_WORKGROUP,
+                             &pipeline);
+    if (status != DSVK_OK)
+        return status;
+    const uint32_t grid[3] = {1, 1, 1};
+    op_record(ops, pipeline, spans, 3, &params, sizeof params, grid, op);
+    return DSVK_OK;
+}
+
+/* y[t] (+)= sum_j weights[t][j] * part[t * k + j] (moe_combine.comp). */
+static dsvk_status record_combine(const rt_ops *ops, const moe_routes *routes,
+                                  rt_view part, bool accumulate, rt_view y)
+{
+    const char *op = "moe_combine";
+    rt_span spans[3];
+    dsvk_moe_combine_params params = {.n_embd = y.cols,
+                                      .n_expert_used = routes->n_expert_used,
+                                      .accumulate = accumulate};
+    dsvk_status status = op_bind_view(ops, op, "expert outputs", part, false,
+                                      &spans[0], &params.part);
+    if (status == DSVK_OK)
+        status = bind_elements(ops, op, "expert weights", routes->buffer,
+                               routes->weights_offset, (uint64_t)part.rows * 4,
+                               4, false, &spans[1], &params.weights_base);
+    if (status == DSVK_OK)
+        status = op_bind_view(ops, op, "y", y, true, &spans[2], &params.y);
+    rt_pipeline *pipeline = NULL;
+    if (status == DSVK_OK)
+        status =
+            op_pipeline(ops, "moe_combine", false, OP_WORKGROUP, &pipeline);
+    if (status != DSVK_OK)
+        return status;
+    uint32_t grid[3] = {(y.cols + OP_WORKGROUP - 1) / OP_WORKGROUP, y.rows, 1};
+    op_record(ops, pipeline, spans, 3, &params, sizeof params, grid, op);
+    return DSVK_OK;
+}
+
+dsvk_status moe_experts_forward(const rt_ops *ops, const moe_experts_desc *desc,
+                                rt_view y)
+{
+    dsvk_status status = check_experts(ops, desc, y);
+    if (status != DSVK_OK)
+        return status;
+    const moe_experts *e = desc->experts;
+    const moe_routes *routes = desc->routes;
+    uint32_t n_tokens = desc->x.rows, k = routes->n_expert_used;
+    uint32_t n_embd = e->gate->cols, n_ff = e->gate->rows;
+    uint32_t n_expert = e->gate->count, n_assign = n_tokens * k;
+    scratch_layout l = layout_scratch(n_tokens, k, n_embd, n_ff, n_expert);
+    uint64_t base = desc->scratch_offset;
+    rt_view hidden = {desc->scratch, base + l.hidden, n_assign, n_ff, n_ff};
+    rt_view part = {desc->scratch, base + l.part, n_assign, n_embd, n_embd};
+
+    bool grouped =
+        desc->path == MOE_PATH_GROUPED ||
+        (desc->path == MOE_PATH_AUTO && n_tokens > MOE_PER_TOKEN_MAX_TOKENS);
+    expert_rows rows = {.n_assign = n_assign,
+                        .n_tokens = n_tokens,
+                        .ids = routes->buffer,
+                        .ids_offset = routes->ids_offset};
+    if (grouped) {
+        rows.span = desc->scratch;
+        rows.span_offset = base + l.span;
+        rows.list = desc->scratch;
+        rows.list_offset = base + l.list;
+        status = record_grouping(ops, routes, n_expert, &rows);
+    }
+    /* hidden = silu(gate x) * (up x), x row a / k for assignment a. */
+    if (status == DSVK_OK)
+        status = indexed_experts(ops, "moe_gate", e->gate, desc->x, k, &rows,
+                                 false, hidden);
+    if (status == DSVK_OK)
+        status = indexed_experts(ops, "moe_up", e->up, desc->x, k, &rows, true,
+                                 hidden);
+    if (status == DSVK_OK)
+        status = indexed_experts(ops, "moe_down", e->down, hidden, 1, &rows,
+                                 false, part);
+    if (status != DSVK_OK)
+        return status;
+    return record_combine(ops, routes, part, desc->accumulate, y);
+}

@@ -1,0 +1,163 @@
+#version 450
+#extension GL_GOOGLE_include_directive : require
+/* Absorbed MLA attention core (DESIGN.md §2) for one token and a group of
+ * heads: score(h,s) = (ql_h·c_s + qp_h·kpe_s) * scale over the cached
+ * positions s <= pos0 + t, online softmax, lat_h = sum_s p_s c_s.
+ *
+ * Absorbed MLA is multi-query attention with one key [c, kpe] and one value
+ * c shared by every head, so a workgroup streams the latent cache once for
+ * all of its heads. Workgroup (x, y, z) = (head group, token, context
+ * split). With n_split > 1 each split writes an unnormalised partial
+ * (acc, max, sum) that mla_attention_combine.comp merges: that gives short
+ * batches (decode) enough workgroups to fill a GPU.
+ *
+ * Each pass scores WORKGROUP_SIZE positions, one per invocation, reading
+ * its cache row once for all heads; then every invocation accumulates its
+ * own latent pairs over those positions. Shared memory:
+ * HEADS * (r + dr + WORKGROUP_SIZE) floats, chosen by the launcher to fit. */
+#include "common.glsl"
+#include "model_op_params.h"
+
+/* Heads per workgroup, kv_lora_rank r and rope dimension dr (both even). */
+layout(constant_id = DSVK_SPEC_FIRST_OP + 0) const uint HEADS = 4;
+layout(constant_id = DSVK_SPEC_FIRST_OP + 1) const uint RANK = 512;
+layout(constant_id = DSVK_SPEC_FIRST_OP + 2) const uint ROPE = 64;
+
+const uint LATENT_PAIRS = RANK / 2u;
+const uint ROPE_PAIRS = ROPE / 2u;
+/* Invocation tid accumulates latent pairs tid + i * WORKGROUP_SIZE. */
+const uint PAIRS_PER_THREAD =
+    (LATENT_PAIRS + WORKGROUP_SIZE - 1u) / WORKGROUP_SIZE;
+
+layout(push_constant) uniform Push { dsvk_mla_attention_params params; };
+
+layout(binding = 0) readonly buffer Ql { float ql[]; };
+layout(binding = 1) readonly buffer Q { float q[]; };
+/* The cache: f16 pairs, [ctx][r/2] and [ctx][dr/2]. */
+layout(binding = 2) readonly buffer Latent { uint latent[]; };
+layout(binding = 3) readonly buffer RopeKey { uint rope_key[]; };
+layout(binding = 4) writeonly buffer Lat { float lat[]; };
+layout(binding = 5) writeonly buffer Stat { vec2 stat[]; };
+
+shared float ql_sh[HEADS * RANK];
+shared float qp_sh[HEADS * ROPE];
+shared float prob_sh[HEADS * WORKGROUP_SIZE]; /* scores, then probabilities */
+
+void main()
+{
+    uint tid = gl_LocalInvocationIndex;
+    uint h0 = gl_WorkGroupID.x * HEADS;
+    uint t = gl_WorkGroupID.y;
+    uint split = gl_WorkGroupID.z;
+    uint begin = split * params.split_len;
+    uint end = min(params.pos0 + t + 1u, begin + params.split_len); /* causal */
+    if (begin >= end)
+        return; /* uniform: the split lies after this token's position */
+    uint n_heads = min(HEADS, params.n_head - h0);
+    uint row0 = t * params.n_head + h0;
+
+    /* The group's queries with the scale folded in; the missing heads of a
+     * partial last group score zero and are not written. */
+    for (uint i = tid; i < HEADS * RANK; i += WORKGROUP_SIZE) {
+        uint h = i / RANK;
+        uint src = params.ql.base + (row0 + h) * params.ql.stride + i % RANK;
+        ql_sh[i] = h < n_heads ? ql[src] * params.scale : 0.0;
+    }
+    for (uint i = tid; i < HEADS * ROPE; i += WORKGROUP_SIZE) {
+        uint h = i / ROPE;
+        uint src = params.qp.base + (row0 + h) * params.qp.stride + i % ROPE;
+        qp_sh[i] = h < n_heads ? q[src] * params.scale : 0.0;
+    }
+    barrier(); /* queries staged */
+
+    /* Online softmax state. Every invocation computes the same run_max and
+     * run_sum (same shared inputs, same order), so none is broadcast; -1e30
+     * rather than -inf keeps exp(run_max - m) free of inf - inf. */
+    float run_max[HEADS];
+    float run_sum[HEADS];
+    float rescale[HEADS];
+    vec2 acc[HEADS * PAIRS_PER_THREAD];
+    for (uint h = 0u; h < HEADS; h++) {
+        run_max[h] = -1e30;
+        run_sum[h] = 0.0;
+        for (uint k = 0u; k < PAIRS_PER_THREAD; k++)
+            acc[h * PAIRS_PER_THREAD + k] = vec2(0.0);
+    }
+
+    for (uint base = begin; base < end; base += WORKGROUP_SIZE) {
+        uint n = min(WORKGROUP_SIZE, end - base);
+        if (tid < n) {
+            float dot_h[HEADS];
+            for (uint h = 0u; h < HEADS; h++)
+                dot_h[h] = 0.0;
+            uint row = params.latent_base + (base + tid) * LATENT_PAIRS;
+            for (uint j = 0u; j < LATENT_PAIRS; j++) {
+                vec2 c = unpackHalf2x16(latent[row + j]);
+                for (uint h = 0u; h < HEADS; h++)
+                    dot_h[h] += ql_sh[h * RANK + 2u * j] * c.x +
+                                ql_sh[h * RANK + 2u * j + 1u] * c.y;
+            }
+            row = params.rope_key_base + (base + tid) * ROPE_PAIRS;
+            for (uint j = 0u; j < ROPE_PAIRS; j++) {
+                vec2 k = unpackHalf2x16(rope_key[row + j]);
+                for (uint h = 0u; h < HEADS; h++)
+                    dot_h[h] += qp_sh[h * ROPE + 2u * j] * k.x +
+                                qp_sh[h * ROPE + 2u * j + 1u] * k.y;
+            }
+            for (uint h = 0u; h < HEADS; h++)
+                prob_sh[h * WORKGROUP_SIZE + tid] = dot_h[h];
+        }
+        barrier(); /* scores of this pass complete */
+
+        for (uint h = 0u; h < HEADS; h++) {
+            float m = run_max[h];
+            for (uint i = 0u; i < n; i++)
+                m = max(m, prob_sh[h * WORKGROUP_SIZE + i]);
+            rescale[h] = exp(run_max[h] - m);
+            run_max[h] = m;
+        }
+        barrier(); /* every invocation read the scores before they change */
+
+        for (uint i = tid; i < HEADS * WORKGROUP_SIZE; i += WORKGROUP_SIZE)
+            if (i % WORKGROUP_SIZE < n)
+                prob_sh[i] = exp(prob_sh[i] - run_max[i / WORKGROUP_SIZE]);
+        barrier(); /* probabilities complete */
+
+        for (uint h = 0u; h < HEADS; h++) {
+            run_sum[h] *= rescale[h];
+            for (uint k = 0u; k < PAIRS_PER_THREAD; k++)
+                acc[h * PAIRS_PER_THREAD + k] *= rescale[h];
+        }
+        for (uint i = 0u; i < n; i++) {
+            uint row = params.latent_base + (base + i) * LATENT_PAIRS;
+            for (uint k = 0u; k < PAIRS_PER_THREAD; k++) {
+                uint j = tid + k * WORKGROUP_SIZE;
+                if (j < LATENT_PAIRS) {
+                    vec2 c = unpackHalf2x16(latent[row + j]);
+                    for (uint h = 0u; h < HEADS; h++)
+                        acc[h * PAIRS_PER_THREAD + k] +=
+                            prob_sh[h * WORKGROUP_SIZE + i] * c;
+                }
+            }
+            for (uint h = 0u; h < HEADS; h++)
+                run_sum[h] += prob_sh[h * WORKGROUP_SIZE + i];
+        }
+        barrier(); /* the next pass overwrites prob_sh */
+    }
+
+    for (uint h = 0u; h < n_heads; h++) {
+        uint part = (row0 + h) * params.n_split + split;
+        float norm = params.n_split == 1u ? 1.0 / run_sum[h] : 1.0;
+        uint out_row = params.lat.base + part * params.lat.stride;
+        for (uint k = 0u; k < PAIRS_PER_THREAD; k++) {
+            uint j = tid + k * WORKGROUP_SIZE;
+            if (j < LATENT_PAIRS) {
+                vec2 v = acc[h * PAIRS_PER_THREAD + k] * norm;
+                lat[out_row + 2u * j] = v.x;
+                lat[out_row + 2u * j + 1u] = v.y;
+            }
+        }
+        if (params.n_split > 1u && tid == 0u)
+            stat[params.stat_base + part] = vec2(run_max[h], run_sum[h]);
+    }
+}

@@ -1,0 +1,158 @@
+/* Push constants of the DeepSeek-specific ops (host/ops_mla.c,
+ * host/ops_moe.c; shaders mla_*.comp and moe_*.comp), shared by C and GLSL
+ * like op_params.h: every field is a 32-bit scalar or a dsvk_view, so the C
+ * layout and the GLSL std430 push-constant layout agree. Element offsets
+ * ("base") are relative to each binding: launchers bind at offsets aligned
+ * to minStorageBufferOffsetAlignment and put the rest here. */
+#ifndef DSVK_SHADERS_MODEL_OP_PARAMS_H
+#define DSVK_SHADERS_MODEL_OP_PARAMS_H
+
+#include "op_params.h"
+
+#ifdef VULKAN /* GLSL for Vulkan */
+#define DSVK_STRUCT(name) struct name
+#else
+#define DSVK_STRUCT(name)                                                      \
+    typedef struct name name;                                                  \
+    struct name
+#endif
+
+/* Largest routing the shaders support (moe_route.comp, moe_group.comp). */
+#define DSVK_MOE_MAX_EXPERTS 256u
+#define DSVK_MOE_MAX_EXPERTS_USED 8u
+
+/* moe_indexed_matvec.comp: weight rows per workgroup. */
+#define DSVK_INDEXED_MATVEC_ROWS 2u
+/* moe_indexed_matmul.comp: DSVK_INDEXED_MATMUL_WORKGROUP invocations compute
+ * a TILE_ROWS x TILE_TOKENS tile of y, 4 x 4 outputs each. */
+#define DSVK_INDEXED_MATMUL_WORKGROUP 128u
+#define DSVK_INDEXED_MATMUL_TILE_ROWS 64u
+#define DSVK_INDEXED_MATMUL_TILE_TOKENS 32u
+
+/* mla_cache_write.comp: latent[pos0 + t] = f16(kv[t][0:r]),
+ * rope_key[pos0 + t] = f16(kv[t][r:r+dr]). The cache holds f16 pairs packed
+ * in uints; both bases are uint elements of row pos0. */
+DSVK_STRUCT(dsvk_cache_write_params)
+{
+    uint kv_lora_rank; /* r, even */
+    uint rope_dim;     /* dr, even */
+    dsvk_view kv;      /* [T][>= r + dr] f32 */
+    uint latent_base;
+    uint rope_key_base;
+};
+
+/* mla_attention.comp. A "head row" is row = t * n_head + h. */
+DSVK_STRUCT(dsvk_mla_attention_params)
+{
+    uint n_head;
+    uint pos0;        /* position of token 0; token t sees s <= pos0 + t */
+    uint split_len;   /* positions per context split, a multiple of the
+                         workgroup size */
+    uint n_split;     /* 1: lat is normalised and final, no stat written */
+    dsvk_view ql;     /* [row][r]: W_UK_h^T qn_h */
+    dsvk_view qp;     /* [row][dr]: base points at q[t][h][dn], stride dn+dr */
+    uint latent_base; /* uint element of position 0 */
+    uint rope_key_base; /* uint element of position 0 */
+    dsvk_view lat;      /* [row * n_split + split][r] */
+    uint stat_base;     /* vec2 (max, sum) of [row * n_split + split] */
+    float scale;
+};
+
+/* mla_attention_combine.comp: merges the splits of one head row. */
+DSVK_STRUCT(dsvk_mla_combine_params)
+{
+    uint n_head;
+    uint pos0;
+    uint split_len;
+    uint n_split;
+    uint kv_lora_rank;
+    dsvk_view part; /* [row * n_split + split][r] */
+    uint stat_base;
+    dsvk_view lat; /* [row][r] */
+};
+
+/* moe_indexed_matvec.comp, moe_indexed_matmul.comp: products with a stack
+ * of matrices [count][rows][cols] where each output row a picks its matrix
+ * m: the head (head-indexed, n_head > 0: a = t * n_head + m) or the chosen
+ * expert (expert-indexed, n_head = 0: m = ids[a]). y[a] = W_m x[a / x_div],
+ * or with `gated` y[a] = silu(y[a]) * (W_m x[a / x_div]) in place (SwiGLU:
+ * the gate product, then the up product gated by it). Only matrices
+ * [first_matrix, first_matrix + n_matrices) are bound; weight_base is the
+ * byte offset of first_matrix's row 0 in the binding. */
+DSVK_STRUCT(dsvk_indexed_product_params)
+{
+    uint rows; /* output rows per matrix */
+    uint cols; /* row length = x's row length */
+    uint row_bytes;
+    uint weight_base;
+    uint first_matrix;
+    uint n_matrices;
+    uint n_head; /* head-indexed: heads per token; 0: expert-indexed */
+    uint tokens; /* head-indexed: tokens */
+    uint x_div;
+    uint gated;
+    dsvk_view x;
+    dsvk_view y;    /* row a */
+    uint ids_base;  /* expert-indexed matvec: element of ids[0] */
+    uint span_base; /* expert-indexed matmul: uvec2 element of span[0] */
+    uint list_base; /* expert-indexed matmul: element of list[0] */
+};
+
+/* moe_route.comp: one token per workgroup. */
+DSVK_STRUCT(dsvk_moe_route_params)
+{
+    uint n_expert;      /* E <= DSVK_MOE_MAX_EXPERTS */
+    uint n_expert_used; /* k <= DSVK_MOE_MAX_EXPERTS_USED */
+    uint sigmoid;       /* 1: sigmoid gating (V3), 0: softmax (V2) */
+    uint has_bias;      /* exp_probs_b bound */
+    uint n_group;       /* >= 1, divides E */
+    uint n_group_used;
+    uint weights_norm;
+    float weights_scale;
+    dsvk_view logits; /* [T][E] */
+    uint bias_base;
+    uint ids_base;     /* [T][k] uint */
+    uint weights_base; /* [T][k] f32 */
+};
+
+/* moe_group.comp: sorts assignments a = t * k + j by expert ids[a]. */
+DSVK_STRUCT(dsvk_moe_group_params)
+{
+    uint n_assign;
+    uint n_expert;
+    uint ids_base;
+    uint span_base; /* uvec2 element of span[0]: (first, count) per expert */
+    uint list_base;
+};
+
+/* moe_combine.comp: y[t] (+)= sum_j weights[t][j] * part[t * k + j]. */
+DSVK_STRUCT(dsvk_moe_combine_params)
+{
+    uint n_embd;
+    uint n_expert_used;
+    uint accumulate;
+    dsvk_view part;
+    uint weights_base;
+    dsvk_view y;
+};
+
+#undef DSVK_STRUCT
+
+#ifndef VULKAN
+_Static_assert(sizeof(dsvk_cache_write_params) <= DSVK_PUSH_CONSTANT_BYTES,
+               "push constants");
+_Static_assert(sizeof(dsvk_mla_attention_params) <= DSVK_PUSH_CONSTANT_BYTES,
+               "push constants");
+_Static_assert(sizeof(dsvk_mla_combine_params) <= DSVK_PUSH_CONSTANT_BYTES,
+               "push constants");
+_Static_assert(sizeof(dsvk_indexed_product_params) <= DSVK_PUSH_CONSTANT_BYTES,
+               "push constants");
+_Static_assert(sizeof(dsvk_moe_route_params) <= DSVK_PUSH_CONSTANT_BYTES,
+               "push constants");
+_Static_assert(sizeof(dsvk_moe_group_params) <= DSVK_PUSH_CONSTANT_BYTES,
+               "push constants");
+_Static_assert(sizeof(dsvk_moe_combine_params) <= DSVK_PUSH_CONSTANT_BYTES,
+               "push constants");
+#endif
+
+#endif

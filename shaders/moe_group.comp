@@ -1,0 +1,77 @@
+#version 450
+#extension GL_GOOGLE_include_directive : require
+/* Groups a batch's expert assignments by expert, on the GPU, so that each
+ * expert's tokens run as one tiled matmul (moe_indexed_matmul.comp).
+ * Assignment a = t * k + j is token t's j-th chosen expert ids[a]. Output:
+ * span[e] = (first, count) into `list`, which holds the assignments of
+ * expert 0, then of expert 1, ..., each in increasing a.
+ *
+ * One workgroup does it all: invocation i owns experts i, i + WORKGROUP_SIZE,
+ * ... and scans the ids (staged through shared memory) once to count and
+ * once to scatter. Owning experts rather than assignments keeps the order
+ * stable without atomics; its cost, E / WORKGROUP_SIZE compares per
+ * assignment, is small next to the expert products. */
+#include "common.glsl"
+#include "model_op_params.h"
+
+#define IDS_PER_PASS 1024u
+
+const uint EXPERTS_PER_THREAD =
+    (DSVK_MOE_MAX_EXPERTS + WORKGROUP_SIZE - 1u) / WORKGROUP_SIZE;
+
+layout(push_constant) uniform Push { dsvk_moe_group_params params; };
+
+layout(binding = 0) readonly buffer Ids { uint ids[]; };
+layout(binding = 1) writeonly buffer Span { uvec2 span[]; };
+layout(binding = 2) writeonly buffer List { uint list[]; };
+
+shared uint ids_sh[IDS_PER_PASS];
+shared uint count_sh[DSVK_MOE_MAX_EXPERTS];
+
+void main()
+{
+    uint tid = gl_LocalInvocationIndex;
+    uint count[EXPERTS_PER_THREAD];
+    for (uint k = 0u; k < EXPERTS_PER_THREAD; k++)
+        count[k] = 0u;
+
+    for (uint base = 0u; base < params.n_assign; base += IDS_PER_PASS) {
+        uint n = min(IDS_PER_PASS, params.n_assign - base);
+        for (uint i = tid; i < n; i += WORKGROUP_SIZE)
+            ids_sh[i] = ids[params.ids_base + base + i];
+        barrier(); /* ids of this pass staged */
+        for (uint i = 0u; i < n; i++)
+            for (uint k = 0u; k < EXPERTS_PER_THREAD; k++)
+                count[k] += uint(ids_sh[i] == tid + k * WORKGROUP_SIZE);
+        barrier(); /* the next pass overwrites ids_sh */
+    }
+    for (uint k = 0u; k < EXPERTS_PER_THREAD; k++)
+        if (tid + k * WORKGROUP_SIZE < params.n_expert)
+            count_sh[tid + k * WORKGROUP_SIZE] = count[k];
+    barrier(); /* counts complete */
+
+    /* Exclusive prefix sum: each invocation adds up the counts before each
+     * of its experts. */
+    uint next[EXPERTS_PER_THREAD];
+    for (uint k = 0u; k < EXPERTS_PER_THREAD; k++) {
+        uint e = tid + k * WORKGROUP_SIZE;
+        uint first = 0u;
+        for (uint o = 0u; o < min(e, params.n_expert); o++)
+            first += count_sh[o];
+        next[k] = first;
+        if (e < params.n_expert)
+            span[params.span_base + e] = uvec2(first, count[k]);
+    }
+
+    for (uint base = 0u; base < params.n_assign; base += IDS_PER_PASS) {
+        uint n = min(IDS_PER_PASS, params.n_assign - base);
+        for (uint i = tid; i < n; i += WORKGROUP_SIZE)
+            ids_sh[i] = ids[params.ids_base + base + i];
+        barrier(); /* ids of this pass staged */
+        for (uint i = 0u; i < n; i++)
+            for (uint k = 0u; k < EXPERTS_PER_THREAD; k++)
+                if (ids_sh[i] == tid + k * WORKGROUP_SIZE)
+                    list[params.list_base + next[k]++] = base + i;
+        barrier(); /* the next pass overwrites ids_sh */
+    }
+}

@@ -1,0 +1,21 @@
+# The DeepSeek-specific ops (host/ops_mla.c, host/ops_moe.c). The indexed
+# products read weights: one module per weight type, and for the matvec one
+# with subgroup arithmetic and one with the shared-memory fallback
+# (reduce.glsl), like the generic matvec. Head- or expert-indexing and the
+# SwiGLU gate are push constants, not variants.
+foreach(type f32 f16 bf16 q8_0)
+  string(TOUPPER ${type} TYPE)
+  list(APPEND DSVK_SHADER_TABLE
+    "moe_indexed_matvec_${type} moe_indexed_matvec.comp WEIGHT_TYPE=DSVK_TYPE_${TYPE}"
+    "moe_indexed_matvec_${type}_subgroup moe_indexed_matvec.comp WEIGHT_TYPE=DSVK_TYPE_${TYPE} SUBGROUP_ARITHMETIC=1"
+    "moe_indexed_matmul_${type} moe_indexed_matmul.comp WEIGHT_TYPE=DSVK_TYPE_${TYPE}")
+endforeach()
+
+list(APPEND DSVK_SHADER_TABLE
+  "mla_cache_write mla_cache_write.comp"
+  "mla_attention mla_attention.comp"
+  "mla_attention_combine mla_attention_combine.comp"
+  "moe_route moe_route.comp"
+  "moe_group moe_group.comp"
+  "moe_combine moe_combine.comp"
+)

@@ -1,0 +1,268 @@
+/* MLA ops (host/ops_mla.h) against tests/ref/ref_model_ops.c: the latent
+ * cache write, then absorbed attention compared with the reference's
+ * decompressed form, for every weight type of attn_k_b/attn_v_b; one token
+ * and whole prompts (matvec and matmul head products), chunks continuing
+ * at pos0 > 0, contexts that are not multiples of the 64 positions per
+ * pass, with and without context splits, several head groups with a partial
+ * last one; then clean errors for bad arguments. */
+#include "half.h"
+#include "ops_mla.h"
+#include "ref/ref_model_ops.h"
+#include "test_ops_fixture.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The reference reads the very f16 values the GPU cached and the same
+ * decoded weights, so the two differ only by f32 arithmetic: the absorbed
+ * order of products against the reference's decompressed one in double,
+ * and the GPU's exp (within 3 + 2|x| ulp in Vulkan; scores here stay
+ * below ~10). That is a relative error around 1e-6 at worst, an NMSE near
+ * 1e-12; 1e-8 keeps two orders of margin and still catches a wrong
+ * position, head or causal limit, which costs more than 1e-3. */
+#define ATTENTION_TOLERANCE 1e-8
+
+typedef struct attention_case {
+    uint32_t type;
+    mla_shape shape;
+    uint32_t tokens;
+    uint32_t pos0;
+    uint32_t n_split; /* 0: the launcher chooses */
+} attention_case;
+
+/* H 3, dn 16, dr 8, dv 12, r 40: nothing a multiple of a workgroup. */
+static const mla_shape small = {3, 16, 8, 12, 40};
+/* 33 heads: two groups of 17 and 16 on every device (the accumulator
+ * budget allows 32 heads of r 40), the last group partial. */
+static const mla_shape many_heads = {33, 16, 8, 12, 40};
+/* Q8_0 needs rows of whole 32-blocks: attn_k_b rows are dn, attn_v_b rows
+ * r long. */
+static const mla_shape small_q8 = {3, 32, 8, 12, 64};
+
+static const uint32_t types[] = {DSVK_TYPE_F32, DSVK_TYPE_F16, DSVK_TYPE_BF16,
+                                 DSVK_TYPE_Q8_0};
+
+/* |a - b| within one f16 step of b: packHalf2x16's rounding is the
+ * implementation's, so the cache may hold either neighbour of the value. */
+static bool within_f16_step(float a, float b)
+{
+    float step = fabsf(b) < 6.103515625e-5f ? 5.9604645e-8f
+                                            : ldexpf(1.0f, ilogbf(b) - 10);
+    return fabsf(a - b) <= step;
+}
+
+/* Reads positions [0, n) of the cache back as f32 and checks them against
+ * the kv rows they were written from. */
+static void read_cache(ops_fixture *f, const mla_shape *s,
+                       const mla_latent_cache *cache, const float *kv,
+                       uint32_t n, float *latent, float *rope_key)
+{
+    uint32_t r = s->kv_lora_rank, dr = s->qk_rope_head_dim;
+    uint16_t *bits = malloc(mla_latent_bytes(s, n));
+    fixture_read(f, cache->buffer, cache->latent_offset, bits,
+                 mla_latent_bytes(s, n));
+    for (size_t i = 0; i < (size_t)n * r; i++)
+        latent[i] = half_to_f32(bits[i]);
+    fixture_read(f, cache->buffer, cache->rope_key_offset, bits,
+                 mla_rope_key_bytes(s, n));
+    for (size_t i = 0; i < (size_t)n * dr; i++)
+        rope_key[i] = half_to_f32(bits[i]);
+    free(bits);
+
+    uint32_t bad = 0;
+    for (uint32_t p = 0; p < n; p++) {
+        for (uint32_t i = 0; i < r; i++)
+            bad += !within_f16_step(latent[(size_t)p * r + i],
+                                    kv[(size_t)p * (r + dr) + i]);
+        for (uint32_t i = 0; i < dr; i++)
+            bad += !within_f16_step(rope_key[(size_t)p * dr + i],
+                                    kv[(size_t)p * (r + dr) + r + i]);
+    }
+    CHECK(bad == 0, "%u cached values are not kv rounded to f16", bad);
+}
+
+static void run_attention(ops_fixture *f, const attention_case *c)
+{
+    const mla_shape *s = &c->shape;
+    uint32_t H = s->n_head, dn = s->qk_nope_head_dim;
+    uint32_t dr = s->qk_rope_head_dim, dv = s->v_head_dim;
+    uint32_t r = s->kv_lora_rank, T = c->tokens, n_kv = c->pos0 + T;
+    test_rng rng = test_rng_seed(T * 7919u + c->pos0 * 31u + H + c->type);
+
+    float *k_b, *v_b;
+    uint64_t lead = c->type == DSVK_TYPE_F32 ? 4 : 2; /* unaligned rows */
+    rt_weight kb = fixture_weight(f, &rng, c->type, H, r, dn, lead, &k_b);
+    rt_weight vb = fixture_weight(f, &rng, c->type, H, dv, r, lead, &v_b);
+
+    /* kv rows of every position, read through a view of stride r + dr + 3
+     * one float into its buffer; q is T * H rows of dn + dr. */
+    uint32_t kv_stride = r + dr + 3;
+    float *kv = malloc((size_t)n_kv * (r + dr) * 4);
+    float *kv_stored = calloc(1 + (size_t)n_kv * kv_stride, 4);
+    float *q = malloc((size_t)T * H * (dn + dr) * 4);
+    test_rng_fill(&rng, kv, (size_t)n_kv * (r + dr), -1, 1);
+    test_rng_fill(&rng, q, (size_t)T * H * (dn + dr), -1, 1);
+    fixture_scatter(kv, n_kv, r + dr, kv_stride, kv_stored + 1);
+    const rt_buffer *kv_buf =
+        fixture_buffer(f, kv_stored, (1 + (size_t)n_kv * kv_stride) * 4);
+    const rt_buffer *q_buf =
+        fixture_buffer(f, NULL, 4 + (size_t)T * H * 4 * (dn + dr));
+    rt_buffer_upload(f->dev, q_buf, 4, q, (size_t)T * H * (dn + dr) * 4);
+
+    /* Room for 5 more positions; both parts start off any alignment. */
+    uint32_t n_ctx = n_kv + 5;
+    mla_latent_cache cache = {NULL, 4, 4 + mla_latent_bytes(s, n_ctx) + 12,
+                              n_ctx};
+    cache.buffer = fixture_buffer(
+        f, NULL, cache.rope_key_offset + mla_rope_key_bytes(s, n_ctx));
+    const rt_buffer *out_buf =
+        fixture_buffer(f, NULL, 8 + (size_t)T * H * dv * 4);
+    const rt_buffer *scratch =
+        fixture_buffer(f, NULL, 16 + mla_attention_scratch_bytes(s, T));
+
+    /* Earlier positions as an earlier step would have written them. */
+    if (c->pos0 > 0) {
+        rt_view prefix = {kv_buf, 4, c->pos0, r + dr, kv_stride};
+        CHECK(mla_cache_write(&f->ops, s, prefix, 0, &cache) == DSVK_OK,
+              "cache write: %s", rt_device_error(f->dev));
+        fixture_submit(f);
+    }
+    rt_view chunk = {kv_buf, 4 + 4ull * c->pos0 * kv_stride, T, r + dr,
+                     kv_stride};
+    mla_attention_desc desc = {
+        .q = {q_buf, 4, T * H, dn + dr, dn + dr},
+        .pos0 = c->pos0,
+        .cache = &cache,
+        .k_b = &kb,
+        .v_b = &vb,
+        .scale = 1.0f / sqrtf((float)(dn + dr)),
+        .scratch = scratch,
+        .scratch_offset = 16,
+        .n_split = c->n_split,
+    };
+    rt_view out_view = {out_buf, 8, T * H, dv, dv};
+    dsvk_status status = mla_cache_write(&f->ops, s, chunk, c->pos0, &cache);
+    if (status == DSVK_OK)
+        status = mla_attention(&f->ops, s, &desc, out_view);
+    CHECK(status == DSVK_OK, "attention: %s", rt_device_error(f->dev));
+    fixture_submit(f);
+
+    float *latent = malloc((size_t)n_kv * r * 4);
+    float *rope_key = malloc((size_t)n_kv * dr * 4);
+    read_cache(f, s, &cache, kv, n_kv, latent, rope_key);
+    float *out = malloc((size_t)T * H * dv * 4);
+    float *out_ref = malloc((size_t)T * H * dv * 4);
+    fixture_read(f, out_buf, 8, out, (size_t)T * H * dv * 4);
+    ref_mla_shape rs = {H, dn, dr, dv, r};
+    ref_mla_attention(&rs, T, c->pos0, desc.scale, q, latent, rope_key, k_b,
+                      v_b, out_ref);
+    double nmse = test_nmse(out, out_ref, (size_t)T * H * dv);
+    CHECK(nmse <= ATTENTION_TOLERANCE,
+          "%s H %u r %u, %u tokens at %u, splits %u: nmse %g",
+          fixture_type_name(c->type), H, r, T, c->pos0, c->n_split, nmse);
+    printf("attention %-4s H %2u r %2u: %2u tokens at %3u, splits %u: "
+           "nmse %.2g\n",
+           fixture_type_name(c->type), H, r, T, c->pos0, c->n_split, nmse);
+
+    fixture_release(f);
+    free(k_b);
+    free(v_b);
+    free(kv);
+    free(kv_stored);
+    free(q);
+    free(latent);
+    free(rope_key);
+    free(out);
+    free(out_ref);
+}
+
+static void test_attention(ops_fixture *f)
+{
+    /* Every type for decode at a long context (automatic splits) and for a
+     * prompt chunk continuing a context (matmul head products). */
+    for (int t = 0; t < 4; t++) {
+        const mla_shape *s = types[t] == DSVK_TYPE_Q8_0 ? &small_q8 : &small;
+        run_attention(f, &(attention_case){types[t], *s, 1, 150, 0});
+        run_attention(f, &(attention_case){types[t], *s, 17, 100, 0});
+    }
+    const attention_case cases[] = {
+        {DSVK_TYPE_F32, small, 1, 0, 0},    /* first token: one position */
+        {DSVK_TYPE_F16, small, 3, 0, 0},    /* short prompt */
+        {DSVK_TYPE_F16, small, 3, 70, 0},   /* short chunk, two passes */
+        {DSVK_TYPE_F32, small, 17, 0, 0},   /* prompt, matmul products */
+        {DSVK_TYPE_F32, small, 3, 130, 1},  /* three passes, one split */
+        {DSVK_TYPE_BF16, small, 1, 200, 8}, /* more splits than passes */
+        {DSVK_TYPE_F16, small, 2, 63, 16},  /* 2 x 16 = all split rows */
+        {DSVK_TYPE_F32, many_heads, 2, 65, 0},
+        {DSVK_TYPE_F16, many_heads, 9, 0, 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        run_attention(f, &cases[i]);
+}
+
+static void test_errors(ops_fixture *f)
+{
+    const mla_shape *s = &small;
+    uint32_t r = s->kv_lora_rank, dr = s->qk_rope_head_dim;
+    const rt_buffer *buf = fixture_buffer(f, NULL, 1 << 16);
+    mla_latent_cache cache = {buf, 0, 8192, 10};
+    rt_view kv = {buf, 0, 2, r + dr, r + dr};
+
+    rt_view wide = kv;
+    wide.cols++;
+    CHECK(mla_cache_write(&f->ops, s, wide, 0, &cache) ==
+              DSVK_ERROR_INVALID_ARGUMENT,
+          "kv of the wrong width");
+    printf("expected error: %s\n", rt_device_error(f->dev));
+    CHECK(mla_cache_write(&f->ops, s, kv, 9, &cache) == DSVK_ERROR_CONTEXT_FULL,
+          "writing past the cache");
+    printf("expected error: %s\n", rt_device_error(f->dev));
+    mla_shape odd = *s;
+    odd.kv_lora_rank = 41;
+    CHECK(mla_cache_write(&f->ops, &odd, kv, 0, &cache) ==
+              DSVK_ERROR_INVALID_ARGUMENT,
+          "odd kv_lora_rank");
+
+    test_rng rng = test_rng_seed(5);
+    float *k_b, *v_b;
+    rt_weight kb = fixture_weight(f, &rng, DSVK_TYPE_F32, 3, r, 16, 0, &k_b);
+    rt_weight vb = fixture_weight(f, &rng, DSVK_TYPE_F32, 3, 12, r, 0, &v_b);
+    mla_attention_desc desc = {
+        .q = {buf, 0, 2 * 3, 24, 24},
+        .pos0 = 0,
+        .cache = &cache,
+        .k_b = &kb,
+        .v_b = &vb,
+        .scale = 1,
+        .scratch = buf,
+        .n_split = 17,
+    };
+    rt_view out = {buf, 4096, 2 * 3, 12, 12};
+    CHECK(mla_attention(&f->ops, s, &desc, out) == DSVK_ERROR_INVALID_ARGUMENT,
+          "2 tokens x 17 splits exceed the split rows");
+    printf("expected error: %s\n", rt_device_error(f->dev));
+    desc.n_split = 0;
+    desc.k_b = &vb;
+    CHECK(mla_attention(&f->ops, s, &desc, out) == DSVK_ERROR_INVALID_ARGUMENT,
+          "attn_v_b passed as attn_k_b");
+    printf("expected error: %s\n", rt_device_error(f->dev));
+    desc.k_b = &kb;
+    desc.pos0 = 9;
+    CHECK(mla_attention(&f->ops, s, &desc, out) == DSVK_ERROR_CONTEXT_FULL,
+          "attending past the cache");
+    /* Nothing was recorded: the submit is empty and succeeds. */
+    fixture_submit(f);
+    fixture_release(f);
+    free(k_b);
+    free(v_b);
+}
+
+int main(void)
+{
+    ops_fixture f;
+    fixture_open(&f);
+    test_attention(&f);
+    test_errors(&f);
+    return fixture_close(&f, "test_model_ops_mla");
+}
