@@ -6,5 +6,7 @@
 
 int cmd_devices(int argc, char **argv);
 int cmd_tokenize(int argc, char **argv);
+int cmd_info(int argc, char **argv);
+int cmd_logits(int argc, char **argv);
 
 #endif

@@ -15,6 +15,8 @@ typedef struct command {
 static const command commands[] = {
     {"devices", cmd_devices, "list Vulkan devices and their capabilities"},
     {"tokenize", cmd_tokenize, "print the token ids of a text"},
+    {"info", cmd_info, "hyperparameters, sizes, weight types, tokenizer"},
+    {"logits", cmd_logits, "raw float32 logits of token ids (comparisons)"},
 };
 
 #define N_COMMANDS (sizeof commands / sizeof commands[0])

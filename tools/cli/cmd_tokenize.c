@@ -1,0 +1,158 @@
+/* dsvk tokenize: text -> token ids with a model's tokenizer. Works on full
+ * models and on vocab-only GGUF files; needs no GPU. */
+#include "commands.h"
+#include "common.h"
+
+#include "gguf.h"
+#include "tokenizer.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void usage(FILE *out)
+{
+    fputs("usage: dsvk tokenize -m MODEL [options] [--] TEXT\n"
+          "       dsvk tokenize -m MODEL [options] -f FILE\n"
+          "\n"
+          "Prints the token ids of TEXT (or of FILE's bytes; - reads stdin)\n"
+          "on one line, separated by spaces.\n"
+          "\n"
+          "options:\n"
+          "  -m, --model MODEL  GGUF file (a full model or vocab only)\n"
+          "  -f, --file FILE    tokenize the contents of FILE\n"
+          "  --bos              start with the BOS token\n"
+          "  --no-special       tokenize control tokens written in the text\n"
+          "                     (e.g. <｜User｜>) as plain text\n"
+          "  -h, --help         show this help\n",
+          out);
+}
+
+/* Reads a whole file (or stdin for "-") into malloc'd memory. */
+static char *read_all(const char *path, size_t *size)
+{
+    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+    if (!f)
+        return NULL;
+    size_t cap = 1 << 16, n = 0;
+    char *buf = malloc(cap);
+    while (buf) {
+        n += fread(buf + n, 1, cap - n, f);
+        if (n < cap)
+            break;
+        char *grown = realloc(buf, cap * 2);
+        if (!grown) {
+            free(buf);
+            buf = NULL;
+            break;
+        }
+        buf = grown;
+        cap *= 2;
+    }
+    if (buf && ferror(f)) {
+        free(buf);
+        buf = NULL;
+    }
+    if (f != stdin)
+        fclose(f);
+    *size = n;
+    return buf;
+}
+
+typedef struct options {
+    const char *model;
+    const char *file;
+    const char *text;
+    bool bos;
+    bool parse_special;
+} options;
+
+/* Returns -1 to go on, else the exit code (help printed, or an error). */
+static int parse_args(int argc, char **argv, options *o)
+{
+    *o = (options){.parse_special = true};
+    bool only_text = false;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        bool has_value = i + 1 < argc;
+        if (!only_text && cli_is_help(a)) {
+            usage(stdout);
+            return 0;
+        } else if (!only_text && strcmp(a, "--") == 0) {
+            only_text = true;
+        } else if (!only_text &&
+                   (strcmp(a, "-m") == 0 || strcmp(a, "--model") == 0)) {
+            if (!has_value)
+                return cli_error("%s needs a GGUF file", a);
+            o->model = argv[++i];
+        } else if (!only_text &&
+                   (strcmp(a, "-f") == 0 || strcmp(a, "--file") == 0)) {
+            if (!has_value)
+                return cli_error("%s needs a file name", a);
+            o->file = argv[++i];
+        } else if (!only_text && strcmp(a, "--bos") == 0) {
+            o->bos = true;
+        } else if (!only_text && strcmp(a, "--no-special") == 0) {
+            o->parse_special = false;
+        } else if (!only_text && a[0] == '-' && a[1] != '\0') {
+            return cli_error("tokenize: unknown option '%s' (try dsvk "
+                             "tokenize --help)",
+                             a);
+        } else if (o->text) {
+            return cli_error("tokenize: more than one TEXT argument (quote "
+                             "the text)");
+        } else {
+            o->text = a;
+        }
+    }
+    if (!o->model)
+        return cli_error("tokenize: no model (-m MODEL)");
+    if (!o->text == !o->file)
+        return cli_error("tokenize: give either TEXT or -f FILE");
+    return -1;
+}
+
+static int print_ids(const tok_ids *ids)
+{
+    for (size_t i = 0; i < ids->count; i++)
+        printf(i ? " %d" : "%d", (int)ids->ids[i]);
+    putchar('\n');
+    return fflush(stdout) == 0 ? 0 : cli_error("cannot write the ids");
+}
+
+int cmd_tokenize(int argc, char **argv)
+{
+    options o;
+    int code = parse_args(argc, argv, &o);
+    if (code >= 0)
+        return code;
+
+    size_t len = o.text ? strlen(o.text) : 0;
+    char *contents = NULL;
+    if (o.file) {
+        contents = read_all(o.file, &len);
+        if (!contents)
+            return cli_error("cannot read %s", o.file);
+    }
+    const char *text = o.file ? contents : o.text;
+
+    char err[512] = "";
+    gguf_file *f = NULL;
+    tok *t = NULL;
+    tok_ids ids = {0};
+    code = 1;
+    if (gguf_open(o.model, &f, err, sizeof err) != DSVK_OK)
+        cli_error("%s", err);
+    else if (tok_load(f, &t, err, sizeof err) != DSVK_OK)
+        cli_error("%s: %s", o.model, err);
+    else if (tok_encode(t, text, len, o.bos, o.parse_special, &ids, err,
+                        sizeof err) != DSVK_OK)
+        cli_error("%s", err);
+    else
+        code = print_ids(&ids);
+    tok_ids_free(&ids);
+    tok_free(t);
+    gguf_close(f);
+    free(contents);
+    return code;
+}
