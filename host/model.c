@@ -504,10 +504,10 @@ bool model_layer_is_moe(const model *m, uint32_t layer)
     return layer >= m->hp.n_layer_dense_lead;
 }
 
-dsvk_status model_load(const gguf_file *file, model **out, char *err,
-                       size_t err_size)
+dsvk_status model_read_hparams(const gguf_file *file, model_hparams *hp,
+                               char *err, size_t err_size)
 {
-    *out = NULL;
+    *hp = (model_hparams){0};
     gguf_str arch;
     if (!gguf_get_str(file, "general.architecture", &arch)) {
         set_error(err, err_size, "missing key 'general.architecture'");
@@ -520,6 +520,21 @@ dsvk_status model_load(const gguf_file *file, model **out, char *err,
                   (int)(arch.len > 64 ? 64 : arch.len), arch.data);
         return DSVK_ERROR_BAD_MODEL;
     }
+    if (!read_hparams(file, hp, err, err_size) ||
+        !read_u32(file, KEY("vocab_size"), false, &hp->n_vocab, err, err_size))
+        return DSVK_ERROR_BAD_MODEL;
+    derive(hp);
+    return DSVK_OK;
+}
+
+dsvk_status model_load(const gguf_file *file, model **out, char *err,
+                       size_t err_size)
+{
+    *out = NULL;
+    model_hparams hp;
+    dsvk_status status = model_read_hparams(file, &hp, err, err_size);
+    if (status != DSVK_OK)
+        return status;
 
     model *m = calloc(1, sizeof *m);
     if (!m) {
@@ -527,13 +542,7 @@ dsvk_status model_load(const gguf_file *file, model **out, char *err,
         return DSVK_ERROR_OUT_OF_HOST_MEMORY;
     }
     m->file = file;
-    if (!read_hparams(file, &m->hp, err, err_size) ||
-        !read_u32(file, KEY("vocab_size"), false, &m->hp.n_vocab, err,
-                  err_size)) {
-        model_free(m);
-        return DSVK_ERROR_BAD_MODEL;
-    }
-    derive(&m->hp);
+    m->hp = hp;
     m->layers = calloc(m->hp.n_layer, sizeof *m->layers);
     if (!m->layers) {
         model_free(m);

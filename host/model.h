@@ -142,6 +142,12 @@ dsvk_status model_load(const gguf_file *file, model **out, char *err,
                        size_t err_size);
 void model_free(model *m); /* accepts NULL */
 
+/* Only the hyperparameters (derived values included), checked as
+ * model_load checks them, without binding tensors: enough for files that
+ * hold metadata alone, such as vocab-only GGUFs. Errors as model_load. */
+dsvk_status model_read_hparams(const gguf_file *file, model_hparams *hp,
+                               char *err, size_t err_size);
+
 /* True for layers that use routed experts. */
 bool model_layer_is_moe(const model *m, uint32_t layer);
 
