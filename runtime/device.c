@@ -399,6 +399,21 @@ static dsvk_status create_logical_device(rt_device *dev)
     return DSVK_OK;
 }
 
+/* desc.memory_limit: the allocator checks requests against
+ * memory_properties, the loaders against caps.heaps, so lowering both makes
+ * the limit hold everywhere. */
+static void limit_device_memory(rt_device *dev, uint64_t limit)
+{
+    VkPhysicalDeviceMemoryProperties *props = &dev->memory_properties;
+    for (uint32_t i = 0; i < props->memoryHeapCount; i++)
+        if ((props->memoryHeaps[i].flags & VK_MEMORY_HEAP_DEVICE_LOCAL_BIT) &&
+            props->memoryHeaps[i].size > limit)
+            props->memoryHeaps[i].size = limit;
+    for (uint32_t i = 0; i < dev->caps.heap_count; i++)
+        if (dev->caps.heaps[i].device_local && dev->caps.heaps[i].size > limit)
+            dev->caps.heaps[i].size = limit;
+}
+
 static dsvk_status setup_device(rt_device *dev, const rt_device_desc *desc)
 {
     dsvk_status status = open_instance(dev, desc->validation, &dev->instance,
@@ -413,6 +428,7 @@ static dsvk_status setup_device(rt_device *dev, const rt_device_desc *desc)
                             sizeof dev->error);
     if (status == DSVK_OK) {
         dev->physical = survey->physical[survey->chosen];
+        dev->physical_index = (uint32_t)survey->chosen;
         dev->caps = survey->info[survey->chosen].caps;
         dev->queue_family = survey->queue_family[survey->chosen];
         dev->timestamp_valid_bits = survey->timestamp_bits[survey->chosen];
@@ -421,6 +437,8 @@ static dsvk_status setup_device(rt_device *dev, const rt_device_desc *desc)
     if (status != DSVK_OK)
         return status;
     vkGetPhysicalDeviceMemoryProperties(dev->physical, &dev->memory_properties);
+    if (desc->memory_limit)
+        limit_device_memory(dev, desc->memory_limit);
     if ((status = create_logical_device(dev)) != DSVK_OK ||
         (status = rt_allocator_init(dev)) != DSVK_OK ||
         (status = rt_staging_init(dev)) != DSVK_OK ||
@@ -484,6 +502,11 @@ void rt_device_destroy(rt_device *dev)
 const rt_caps *rt_device_caps(const rt_device *dev)
 {
     return &dev->caps;
+}
+
+uint32_t rt_device_index(const rt_device *dev)
+{
+    return dev->physical_index;
 }
 
 const char *rt_device_error(const rt_device *dev)

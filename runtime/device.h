@@ -41,6 +41,11 @@ typedef struct rt_device_desc {
                                        arrive as "validation error: ..." or
                                        "validation warning: ..." */
     void *log_user;
+    /* When non-zero, every device-local heap counts as at most this many
+     * bytes: the allocator and the memory checks before loading then treat
+     * it as the device's memory (an application sharing a GPU, tests of
+     * running out of device memory). */
+    uint64_t memory_limit;
 } rt_device_desc;
 
 typedef struct rt_heap {
@@ -114,6 +119,8 @@ dsvk_status rt_device_create(const rt_device_desc *desc, rt_device **out,
 void rt_device_destroy(rt_device *dev); /* accepts NULL */
 
 const rt_caps *rt_device_caps(const rt_device *dev);
+/* Index of the chosen physical device, as rt_list_devices numbers them. */
+uint32_t rt_device_index(const rt_device *dev);
 
 /* Last error detail for calls made with this device ("" when none). */
 const char *rt_device_error(const rt_device *dev);

@@ -26,6 +26,7 @@ struct rt_device {
     _Atomic uint32_t validation_messages;
 
     VkPhysicalDevice physical;
+    uint32_t physical_index; /* in vkEnumeratePhysicalDevices order */
     VkPhysicalDeviceMemoryProperties memory_properties;
     VkDevice device;
     struct VolkDeviceTable vk; /* device functions; never volk's globals */

@@ -4,10 +4,12 @@
 #include <stdio.h>
 
 static const op_weight_type weight_types[] = {
-    {DSVK_TYPE_F32, "f32", 1, 4},
-    {DSVK_TYPE_F16, "f16", 1, 2},
-    {DSVK_TYPE_BF16, "bf16", 1, 2},
-    {DSVK_TYPE_Q8_0, "q8_0", 32, 34},
+    {DSVK_TYPE_F32, "f32", 1, 4},       {DSVK_TYPE_F16, "f16", 1, 2},
+    {DSVK_TYPE_BF16, "bf16", 1, 2},     {DSVK_TYPE_Q8_0, "q8_0", 32, 34},
+    {DSVK_TYPE_Q4_0, "q4_0", 32, 18},   {DSVK_TYPE_Q4_1, "q4_1", 32, 20},
+    {DSVK_TYPE_Q5_0, "q5_0", 32, 22},   {DSVK_TYPE_Q5_1, "q5_1", 32, 24},
+    {DSVK_TYPE_Q4_K, "q4_k", 256, 144}, {DSVK_TYPE_Q5_K, "q5_k", 256, 176},
+    {DSVK_TYPE_Q6_K, "q6_k", 256, 210},
 };
 
 dsvk_status op_check_weight(const rt_ops *ops, const char *op,
@@ -33,9 +35,11 @@ dsvk_status op_check_weight(const rt_ops *ops, const char *op,
         return rt_fail(ops->dev, DSVK_ERROR_INVALID_ARGUMENT,
                        "%s: row_bytes %llu does not match %u %s elements", op,
                        (unsigned long long)w->row_bytes, w->cols, t->name);
-    /* weights.glsl reads f32 as whole words and every other type from
+    /* weights.glsl reads F32 and the types whose blocks are whole words
+     * (Q4_1, Q5_1, Q4_K, Q5_K) as aligned words, every other type from
      * 2-byte aligned rows. */
-    uint64_t align = w->type == DSVK_TYPE_F32 ? 4 : 2;
+    uint64_t align =
+        w->type == DSVK_TYPE_F32 || t->block_bytes % 4 == 0 ? 4 : 2;
     if (w->offset % align)
         return rt_fail(ops->dev, DSVK_ERROR_INVALID_ARGUMENT,
                        "%s: %s weight offset %llu is not a multiple of %llu",

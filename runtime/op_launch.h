@@ -25,7 +25,8 @@ typedef struct op_weight_type {
 } op_weight_type;
 
 /* Checks w (buffer, a type with a decoder, whole blocks, row_bytes, 2-byte
- * aligned rows, 4-byte aligned for F32) and returns its type's geometry. */
+ * aligned rows, 4-byte aligned for F32 and for blocks of whole words) and
+ * returns its type's geometry. */
 dsvk_status op_check_weight(const rt_ops *ops, const char *op,
                             const rt_weight *w, const op_weight_type **type);
 

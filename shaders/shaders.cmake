@@ -4,6 +4,9 @@
 # specialization constants, not variants. Each op family lists its entries
 # in its own shaders/table_<family>.cmake (list(APPEND DSVK_SHADER_TABLE ...)).
 set(DSVK_SHADER_TABLE)
+# Every weight type weights.glsl decodes: each weight-reading shader gets
+# one module per type, and the tables iterate this one list.
+set(DSVK_WEIGHT_TYPES f32 f16 bf16 q8_0 q4_0 q4_1 q5_0 q5_1 q4_k q5_k q6_k)
 file(GLOB DSVK_SHADER_TABLE_FILES CONFIGURE_DEPENDS
      ${CMAKE_CURRENT_SOURCE_DIR}/shaders/table_*.cmake)
 foreach(table IN LISTS DSVK_SHADER_TABLE_FILES)

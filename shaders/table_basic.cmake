@@ -2,8 +2,9 @@
 # per weight type (WEIGHT_TYPE, see weights.glsl); reducing shaders one with
 # subgroup arithmetic and one with the shared-memory fallback (reduce.glsl).
 # A weight type gains matvec/matmul/gather support by a decoder in
-# weights.glsl, lines here, and its entry in runtime/op_launch.c.
-foreach(type f32 f16 bf16 q8_0)
+# weights.glsl, its name in DSVK_WEIGHT_TYPES (shaders.cmake) and its entry
+# in runtime/op_launch.c.
+foreach(type IN LISTS DSVK_WEIGHT_TYPES)
   string(TOUPPER ${type} TYPE)
   list(APPEND DSVK_SHADER_TABLE
     "matvec_${type} matvec.comp WEIGHT_TYPE=DSVK_TYPE_${TYPE}"

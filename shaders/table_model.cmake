@@ -3,7 +3,7 @@
 # with subgroup arithmetic and one with the shared-memory fallback
 # (reduce.glsl), like the generic matvec. Head- or expert-indexing and the
 # SwiGLU gate are push constants, not variants.
-foreach(type f32 f16 bf16 q8_0)
+foreach(type IN LISTS DSVK_WEIGHT_TYPES)
   string(TOUPPER ${type} TYPE)
   list(APPEND DSVK_SHADER_TABLE
     "moe_indexed_matvec_${type} moe_indexed_matvec.comp WEIGHT_TYPE=DSVK_TYPE_${TYPE}"

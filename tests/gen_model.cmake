@@ -10,3 +10,12 @@ if(TARGET gen-model)
   set_tests_properties(test_gguf_gen_model PROPERTIES
     ENVIRONMENT "DSVK_FIXTURES=${DSVK_FIXTURES}")
 endif()
+
+# gen-model's quantizers, compiled in directly: round trip through
+# host/dequant.c within stated bounds, and llama.cpp's bytes reproduced.
+dsvk_add_host_test(test_quant_encode
+                   ${CMAKE_CURRENT_LIST_DIR}/test_quant_encode.c
+                   ${PROJECT_SOURCE_DIR}/tools/gen-model/encode.c
+                   ${PROJECT_SOURCE_DIR}/tools/gen-model/encode_kquants.c)
+target_include_directories(test_quant_encode PRIVATE
+                           ${PROJECT_SOURCE_DIR}/tools/gen-model)

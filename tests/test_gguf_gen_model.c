@@ -4,8 +4,10 @@
  * through gguf_open, and the weights must be what the flags promise: the
  * same values in every layout and type for one seed, quantized as ggml
  * does. Usage: test_gguf_gen_model GEN_MODEL_PATH OUTPUT_DIR */
+#include "dequant.h"
 #include "gguf.h"
 #include "half.h"
+#include "model.h"
 #include "shared.h"
 #include "testlib.h"
 
@@ -151,6 +153,129 @@ static void test_presets_match_fixtures(void)
         "tiny-v3.gguf",
         (const char *const[]){"--preset", "tiny-v3", "--type", "f16", NULL},
         "models/tiny-v3.gguf");
+}
+
+/* The quantized formats choose each tensor's type as llama-quantize does.
+ * Generated in the shapes of the llama-quantize-written fixtures, every
+ * tensor must have the fixture's type and shape (llama-quantize sorts
+ * tensors by name, so they are matched by name), general.file_type must
+ * be the fixture's, and the file must bind as a model. */
+static void check_types_match_fixture(const char *file, const char *const *args,
+                                      const char *fixture)
+{
+    gguf_file *ours = generate(file, args);
+    char err[512] = "";
+    gguf_file *theirs = NULL;
+    gguf_open(test_fixture(fixture), &theirs, err, sizeof err);
+    CHECK(theirs, "%s", err);
+    if (!ours || !theirs) {
+        gguf_close(ours);
+        gguf_close(theirs);
+        return;
+    }
+    CHECK(gguf_tensor_count(ours) == gguf_tensor_count(theirs),
+          "%s: %llu tensors", file,
+          (unsigned long long)gguf_tensor_count(ours));
+    for (uint64_t i = 0; i < gguf_tensor_count(theirs); i++) {
+        const gguf_tensor *want = gguf_tensor_at(theirs, i);
+        char name[128];
+        snprintf(name, sizeof name, "%.*s", (int)want->name.len,
+                 want->name.data);
+        const gguf_tensor *got = gguf_find_tensor(ours, name);
+        CHECK(got && got->type == want->type &&
+                  memcmp(got->ne, want->ne, sizeof got->ne) == 0,
+              "%s: %s is %s, %s has %s", file, name,
+              got ? gguf_type_name(got->type) : "missing", fixture,
+              gguf_type_name(want->type));
+    }
+    uint32_t ours_type = 0, theirs_type = 1;
+    gguf_get_u32(ours, "general.file_type", &ours_type);
+    gguf_get_u32(theirs, "general.file_type", &theirs_type);
+    CHECK(ours_type == theirs_type, "%s: file_type %u, %s has %u", file,
+          ours_type, fixture, theirs_type);
+    model *m = NULL;
+    CHECK(model_load(ours, &m, err, sizeof err) == DSVK_OK, "%s: %s", file,
+          err);
+    model_free(m);
+    gguf_close(ours);
+    gguf_close(theirs);
+}
+
+static void test_quantized_match_fixtures(void)
+{
+    check_types_match_fixture(
+        "tiny-v2-k-q4_0.gguf",
+        (const char *const[]){"--preset", "tiny-v2-k", "--type", "q4_0", NULL},
+        "models/tiny-v2-q4_0.gguf");
+    check_types_match_fixture("tiny-v2-k-q4_k_m.gguf",
+                              (const char *const[]){"--preset", "tiny-v2-k",
+                                                    "--type", "q4_k_m", NULL},
+                              "models/tiny-v2-q4_k_m.gguf");
+    check_types_match_fixture(
+        "tiny-v3-k-q6_k.gguf",
+        (const char *const[]){"--preset", "tiny-v3-k", "--type", "q6_k", NULL},
+        "models/tiny-v3-q6_k.gguf");
+}
+
+/* Every quantized format holds the f32 file's values (same seed) as its
+ * quantizer rounds them: on these uniform weights the NMSE stays within
+ * 1.2x that of plain round-to-nearest with the format's step (see
+ * tests/test_quant_encode.c, which checks the quantizers element by
+ * element), and the file binds as a model. A smaller tiny-v2-k keeps the
+ * files small; values depend only on the seed, name and index. */
+static void test_quantized_values(void)
+{
+#define SMALL_K "--preset", "tiny-v2-k", "--n-layer", "2", "--n-expert", "2"
+    static const struct {
+        const char *type;
+        uint32_t storage;
+        double uniform_nmse;
+    } formats[] = {
+        {"q4_0", DSVK_TYPE_Q4_0, 1.0 / 256},
+        {"q4_1", DSVK_TYPE_Q4_1, 1.0 / 225},
+        {"q5_0", DSVK_TYPE_Q5_0, 1.0 / 1024},
+        {"q5_1", DSVK_TYPE_Q5_1, 1.0 / 961},
+        {"q4_k", DSVK_TYPE_Q4_K, 1.0 / 225},
+        {"q5_k", DSVK_TYPE_Q5_K, 1.0 / 961},
+        {"q6_k", DSVK_TYPE_Q6_K, 1.0 / 4096},
+    };
+    const char *name = "blk.1.ffn_up_exps.weight";
+    gguf_file *ref =
+        generate("small-k-f32.gguf", (const char *const[]){SMALL_K, NULL});
+    const gguf_tensor *t32 = ref ? gguf_find_tensor(ref, name) : NULL;
+    CHECK(t32 && t32->type == DSVK_TYPE_F32, "f32 %s", name);
+    uint64_t n = t32 ? t32->n_elements : 0;
+    float *expected = malloc(n * sizeof *expected);
+    float *values = malloc(n * sizeof *values);
+    bool ready = t32 && expected && values &&
+                 dequant_row(DSVK_TYPE_F32, t32->data, expected, n);
+    for (size_t i = 0; ready && i < sizeof formats / sizeof formats[0]; i++) {
+        char file[64];
+        snprintf(file, sizeof file, "small-k-%s.gguf", formats[i].type);
+        gguf_file *q =
+            generate(file, (const char *const[]){SMALL_K, "--type",
+                                                 formats[i].type, NULL});
+        const gguf_tensor *t = q ? gguf_find_tensor(q, name) : NULL;
+        CHECK(t && t->type == formats[i].storage && t->n_elements == n &&
+                  dequant_row(t->type, t->data, values, n),
+              "%s: %s", file, name);
+        if (t && t->type == formats[i].storage) {
+            double nmse = test_nmse(values, expected, n);
+            printf("%s: %s nmse %.3g\n", file, name, nmse);
+            CHECK(nmse <= 1.2 * formats[i].uniform_nmse,
+                  "%s: nmse %g against the f32 file", file, nmse);
+        }
+        char err[512] = "";
+        model *m = NULL;
+        CHECK(q && model_load(q, &m, err, sizeof err) == DSVK_OK, "%s: %s",
+              file, err);
+        model_free(m);
+        gguf_close(q);
+    }
+    free(expected);
+    free(values);
+    gguf_close(ref);
+#undef SMALL_K
 }
 
 /* A shape unlike any preset: every flag read back from its key. */
@@ -469,6 +594,8 @@ int main(int argc, char **argv)
     out_dir = argv[2];
     mkdir(out_dir, 0755);
     test_presets_match_fixtures();
+    test_quantized_match_fixtures();
+    test_quantized_values();
     test_custom_shape();
     test_layouts_agree();
     test_types_agree();

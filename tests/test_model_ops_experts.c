@@ -37,14 +37,23 @@ typedef struct expert_case {
 
 static const uint32_t types[] = {DSVK_TYPE_F32, DSVK_TYPE_F16, DSVK_TYPE_BF16,
                                  DSVK_TYPE_Q8_0};
+/* The 4-6-bit block types run fewer cases (each shader once per type):
+ * their decoding is what is new, the routing paths are the same. */
+static const uint32_t block_types[] = {
+    DSVK_TYPE_Q4_0, DSVK_TYPE_Q4_1, DSVK_TYPE_Q5_0, DSVK_TYPE_Q5_1,
+    DSVK_TYPE_Q4_K, DSVK_TYPE_Q5_K, DSVK_TYPE_Q6_K};
 static const char *const path_names[] = {"auto", "per-token", "grouped"};
 
 /* Row lengths: odd ones for the float types (the shaders' tails), whole
- * 32-blocks for Q8_0. */
+ * 32-blocks for Q4_0 ... Q8_0, whole 256-blocks for the K-quants. */
 static void dims(uint32_t type, uint32_t *n_embd, uint32_t *n_ff)
 {
-    *n_embd = type == DSVK_TYPE_Q8_0 ? 96 : 70;
-    *n_ff = type == DSVK_TYPE_Q8_0 ? 64 : 37;
+    bool k_quant = type == DSVK_TYPE_Q4_K || type == DSVK_TYPE_Q5_K ||
+                   type == DSVK_TYPE_Q6_K;
+    bool float_type = type == DSVK_TYPE_F32 || type == DSVK_TYPE_F16 ||
+                      type == DSVK_TYPE_BF16;
+    *n_embd = k_quant ? 256 : float_type ? 70 : 96;
+    *n_ff = k_quant ? 256 : float_type ? 37 : 64;
 }
 
 /* k distinct experts per token and weights in [0.1, 1). */
@@ -76,7 +85,7 @@ static float *run_experts(ops_fixture *f, const expert_case *c, double *nmse)
     dims(c->type, &d, &ff);
     test_rng rng = test_rng_seed(c->type * 1009u + E * 101u + k * 13u + T);
     float *gate, *up, *down;
-    uint64_t lead = c->type == DSVK_TYPE_F32 ? 4 : 2; /* unaligned rows */
+    uint64_t lead = fixture_unaligned_lead(c->type); /* unaligned rows */
     rt_weight gate_w = fixture_weight(f, &rng, c->type, E, ff, d, lead, &gate);
     rt_weight up_w = fixture_weight(f, &rng, c->type, E, ff, d, lead, &up);
     rt_weight down_w = fixture_weight(f, &rng, c->type, E, d, ff, lead, &down);
@@ -168,7 +177,7 @@ static void check_case(ops_fixture *f, const expert_case *c)
 static void test_table(ops_fixture *f)
 {
     static const uint32_t tokens[] = {1, 3, 17};
-    for (int t = 0; t < 4; t++)
+    for (size_t t = 0; t < sizeof types / sizeof types[0]; t++)
         for (int e = 0; e < 2; e++)
             for (int n = 0; n < 3; n++)
                 for (moe_path p = MOE_PATH_PER_TOKEN; p <= MOE_PATH_GROUPED;
@@ -180,6 +189,13 @@ static void test_table(ops_fixture *f)
                                      .path = p};
                     check_case(f, &c);
                 }
+    /* Decode (indexed matvec) and a batch (grouped indexed matmul). */
+    for (size_t t = 0; t < sizeof block_types / sizeof block_types[0]; t++) {
+        check_case(f, &(expert_case){block_types[t], 16, 4, 1,
+                                     MOE_PATH_PER_TOKEN, false, false, 0});
+        check_case(f, &(expert_case){block_types[t], 16, 4, 17,
+                                     MOE_PATH_GROUPED, false, false, 0});
+    }
     /* 40 rows on expert 3: two token tiles of the grouped matmul. */
     check_case(f, &(expert_case){DSVK_TYPE_F16, 16, 4, 40, MOE_PATH_GROUPED,
                                  true, false, 0});

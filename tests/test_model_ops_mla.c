@@ -39,9 +39,30 @@ static const mla_shape many_heads = {33, 16, 8, 12, 40};
 /* Q8_0 needs rows of whole 32-blocks: attn_k_b rows are dn, attn_v_b rows
  * r long. */
 static const mla_shape small_q8 = {3, 32, 8, 12, 64};
+/* K-quants need rows of whole 256-blocks. */
+static const mla_shape small_k = {3, 256, 8, 12, 256};
 
-static const uint32_t types[] = {DSVK_TYPE_F32, DSVK_TYPE_F16, DSVK_TYPE_BF16,
-                                 DSVK_TYPE_Q8_0};
+static const uint32_t types[] = {DSVK_TYPE_F32,  DSVK_TYPE_F16,  DSVK_TYPE_BF16,
+                                 DSVK_TYPE_Q8_0, DSVK_TYPE_Q4_0, DSVK_TYPE_Q4_1,
+                                 DSVK_TYPE_Q5_0, DSVK_TYPE_Q5_1, DSVK_TYPE_Q4_K,
+                                 DSVK_TYPE_Q5_K, DSVK_TYPE_Q6_K};
+
+/* The smallest shape whose rows are whole blocks of `type`. */
+static const mla_shape *shape_for(uint32_t type)
+{
+    switch (type) {
+    case DSVK_TYPE_F32:
+    case DSVK_TYPE_F16:
+    case DSVK_TYPE_BF16:
+        return &small;
+    case DSVK_TYPE_Q4_K:
+    case DSVK_TYPE_Q5_K:
+    case DSVK_TYPE_Q6_K:
+        return &small_k;
+    default:
+        return &small_q8;
+    }
+}
 
 /* |a - b| within one f16 step of b: packHalf2x16's rounding is the
  * implementation's, so the cache may hold either neighbour of the value. */
@@ -91,7 +112,7 @@ static void run_attention(ops_fixture *f, const attention_case *c)
     test_rng rng = test_rng_seed(T * 7919u + c->pos0 * 31u + H + c->type);
 
     float *k_b, *v_b;
-    uint64_t lead = c->type == DSVK_TYPE_F32 ? 4 : 2; /* unaligned rows */
+    uint64_t lead = fixture_unaligned_lead(c->type); /* unaligned rows */
     rt_weight kb = fixture_weight(f, &rng, c->type, H, r, dn, lead, &k_b);
     rt_weight vb = fixture_weight(f, &rng, c->type, H, dv, r, lead, &v_b);
 
@@ -181,8 +202,8 @@ static void test_attention(ops_fixture *f)
 {
     /* Every type for decode at a long context (automatic splits) and for a
      * prompt chunk continuing a context (matmul head products). */
-    for (int t = 0; t < 4; t++) {
-        const mla_shape *s = types[t] == DSVK_TYPE_Q8_0 ? &small_q8 : &small;
+    for (size_t t = 0; t < sizeof types / sizeof types[0]; t++) {
+        const mla_shape *s = shape_for(types[t]);
         run_attention(f, &(attention_case){types[t], *s, 1, 150, 0});
         run_attention(f, &(attention_case){types[t], *s, 17, 100, 0});
     }

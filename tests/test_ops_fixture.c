@@ -1,6 +1,7 @@
 #include "test_ops_fixture.h"
 
 #include "dequant.h"
+#include "half.h"
 #include "ref/ref_ops.h"
 #include "testlib_gpu.h"
 
@@ -89,6 +90,62 @@ void fixture_read(ops_fixture *f, const rt_buffer *buf, uint64_t offset,
     CHECK(status == DSVK_OK, "download: %s", rt_device_error(f->dev));
 }
 
+/* The 4-6-bit block types get random blocks rather than quantized values:
+ * every quant, 5th/6th-bit and scale/min bit pattern then occurs, where
+ * values quantized from smooth data would leave most of the K-quants'
+ * 6-bit scales near their maximum. Only the f16 fields are chosen: finite
+ * scales sized so that decoded values stay within about [-2, 2]. */
+typedef struct random_block_type {
+    uint32_t type, elements, bytes;
+    uint32_t d_at; /* byte offset of the f16 scale d */
+    float d_max;   /* |d| drawn from [d_max / 2, d_max] */
+    bool d_signed; /* d may be negative (K-quant d, dmin are not) */
+    int32_t m_at;  /* f16 min (Q4_1/Q5_1 m, Q4_K/Q5_K dmin); -1: none */
+    float m_max;
+} random_block_type;
+
+static const random_block_type random_block_types[] = {
+    {DSVK_TYPE_Q4_0, 32, 18, 0, 1.0f / 8, true, -1, 0},
+    {DSVK_TYPE_Q4_1, 32, 20, 0, 1.0f / 15, true, 2, 1},
+    {DSVK_TYPE_Q5_0, 32, 22, 0, 1.0f / 16, true, -1, 0},
+    {DSVK_TYPE_Q5_1, 32, 24, 0, 1.0f / 31, true, 2, 1},
+    {DSVK_TYPE_Q4_K, 256, 144, 0, 1.0f / (63 * 15), false, 2, 1.0f / 63},
+    {DSVK_TYPE_Q5_K, 256, 176, 0, 1.0f / (63 * 31), false, 2, 1.0f / 63},
+    {DSVK_TYPE_Q6_K, 256, 210, 208, 1.0f / (128 * 32), true, -1, 0},
+};
+
+static void put_half(uint8_t *at, float v)
+{
+    uint16_t h = f32_to_half(v);
+    at[0] = (uint8_t)h;
+    at[1] = (uint8_t)(h >> 8);
+}
+
+/* Fills one row with random blocks; false for types not listed above. */
+static bool random_blocks(test_rng *rng, uint32_t type, uint32_t cols,
+                          uint8_t *row)
+{
+    const random_block_type *t = NULL;
+    for (size_t i = 0; i < sizeof random_block_types / sizeof *t; i++)
+        if (random_block_types[i].type == type)
+            t = &random_block_types[i];
+    if (!t)
+        return false;
+    for (uint32_t b = 0; b < cols / t->elements; b++) {
+        uint8_t *block = row + (size_t)b * t->bytes;
+        for (uint32_t i = 0; i < t->bytes; i++)
+            block[i] = (uint8_t)test_rng_uniform(rng, 0, 256);
+        float d = test_rng_uniform(rng, 0.5f, 1) * t->d_max;
+        if (t->d_signed && test_rng_uniform(rng, -1, 1) < 0)
+            d = -d;
+        put_half(block + t->d_at, d);
+        if (t->m_at >= 0)
+            put_half(block + t->m_at,
+                     test_rng_uniform(rng, t->d_signed ? -1 : 0, 1) * t->m_max);
+    }
+    return true;
+}
+
 rt_weight fixture_weight(ops_fixture *f, test_rng *rng, uint32_t type,
                          uint32_t count, uint32_t rows, uint32_t cols,
                          uint64_t lead, float **decoded)
@@ -105,7 +162,8 @@ rt_weight fixture_weight(ops_fixture *f, test_rng *rng, uint32_t type,
     test_rng_fill(rng, values, n_rows * cols, -1, 1);
     for (size_t r = 0; r < n_rows; r++) {
         uint8_t *row = bytes + lead + r * row_bytes;
-        ref_encode_row(type, values + r * cols, cols, row);
+        if (!random_blocks(rng, type, cols, row))
+            ref_encode_row(type, values + r * cols, cols, row);
         /* The reference sees what the GPU sees: the stored values. */
         if (!dequant_row(type, row, *decoded + r * cols, cols)) {
             fprintf(stderr, "fixture_weight: cannot decode type %u\n", type);
@@ -116,6 +174,20 @@ rt_weight fixture_weight(ops_fixture *f, test_rng *rng, uint32_t type,
     free(bytes);
     free(values);
     return (rt_weight){buf, lead, type, cols, rows, count, row_bytes};
+}
+
+uint64_t fixture_unaligned_lead(uint32_t type)
+{
+    switch (type) {
+    case DSVK_TYPE_F32:
+    case DSVK_TYPE_Q4_1:
+    case DSVK_TYPE_Q5_1:
+    case DSVK_TYPE_Q4_K:
+    case DSVK_TYPE_Q5_K:
+        return 4;
+    default:
+        return 2;
+    }
 }
 
 uint32_t fixture_expected_dispatches(ops_fixture *f, uint32_t rows,
@@ -140,6 +212,20 @@ const char *fixture_type_name(uint32_t type)
         return "bf16";
     case DSVK_TYPE_Q8_0:
         return "q8_0";
+    case DSVK_TYPE_Q4_0:
+        return "q4_0";
+    case DSVK_TYPE_Q4_1:
+        return "q4_1";
+    case DSVK_TYPE_Q5_0:
+        return "q5_0";
+    case DSVK_TYPE_Q5_1:
+        return "q5_1";
+    case DSVK_TYPE_Q4_K:
+        return "q4_k";
+    case DSVK_TYPE_Q5_K:
+        return "q5_k";
+    case DSVK_TYPE_Q6_K:
+        return "q6_k";
     }
     return "?";
 }

@@ -41,12 +41,18 @@ void fixture_read(ops_fixture *f, const rt_buffer *buf, uint64_t offset,
                   void *out, size_t bytes);
 
 /* A random stack of `count` matrices [rows][cols] of `type` (values in
- * [-1, 1)), placed `lead` bytes into its buffer to test unaligned starts;
+ * [-1, 1); the 4-6-bit block types: random blocks with values within about
+ * [-2, 2]), placed `lead` bytes into its buffer to test unaligned starts;
  * *decoded receives the malloc'd f32 values [count][rows][cols] exactly as
  * stored (rounded or quantized). */
 rt_weight fixture_weight(ops_fixture *f, test_rng *rng, uint32_t type,
                          uint32_t count, uint32_t rows, uint32_t cols,
                          uint64_t lead, float **decoded);
+
+/* The least-aligned nonzero weight offset the launchers accept for `type`:
+ * 4 for F32 and the types with word-sized blocks (Q4_1, Q5_1, Q4_K, Q5_K),
+ * which weights.glsl reads as aligned words; 2 for the others. */
+uint64_t fixture_unaligned_lead(uint32_t type);
 
 /* How many dispatches a launcher needs for `rows` weight rows under a
  * binding limit: each binding starts up to alignment - 1 bytes before its

@@ -4,6 +4,8 @@
  * one matrix of a stack, x read through a strided view and y written into
  * a slice of a wider tensor; then weights split across dispatches by an
  * artificially small binding limit, and clean errors for bad arguments. */
+#include "dequant.h"
+#include "gguf.h"
 #include "ref/ref_ops.h"
 #include "test_ops_fixture.h"
 
@@ -25,16 +27,20 @@
 
 typedef struct product_type {
     uint32_t type;
-    uint32_t cols[3]; /* Q8_0 needs whole blocks of 32; the others odd */
-    uint64_t lead;    /* bytes before the weight: 2-byte aligned rows */
+    uint32_t cols[3]; /* whole blocks (32, 256 for K-quants); floats odd */
+    uint64_t lead;    /* bytes before the weight: rows as little aligned as
+                         the launchers allow (fixture_unaligned_lead) */
 } product_type;
 
 static const product_type product_types[] = {
-    {DSVK_TYPE_F32, {33, 97, 289}, 4},
-    {DSVK_TYPE_F16, {33, 97, 289}, 2},
-    {DSVK_TYPE_BF16, {33, 97, 289}, 6},
-    {DSVK_TYPE_Q8_0, {32, 96, 288}, 2},
+    {DSVK_TYPE_F32, {33, 97, 289}, 4},    {DSVK_TYPE_F16, {33, 97, 289}, 2},
+    {DSVK_TYPE_BF16, {33, 97, 289}, 6},   {DSVK_TYPE_Q8_0, {32, 96, 288}, 2},
+    {DSVK_TYPE_Q4_0, {32, 96, 288}, 2},   {DSVK_TYPE_Q4_1, {32, 96, 288}, 4},
+    {DSVK_TYPE_Q5_0, {32, 96, 288}, 2},   {DSVK_TYPE_Q5_1, {32, 96, 288}, 12},
+    {DSVK_TYPE_Q4_K, {256, 512, 768}, 4}, {DSVK_TYPE_Q5_K, {256, 512, 768}, 12},
+    {DSVK_TYPE_Q6_K, {256, 512, 768}, 2},
 };
+#define N_PRODUCT_TYPES (sizeof product_types / sizeof product_types[0])
 static const uint32_t product_rows[] = {1, 7, 33, 129};
 
 typedef struct product_case {
@@ -46,7 +52,7 @@ typedef struct product_case {
 } product_case;
 
 /* The worst NMSE seen per op and type, printed at the end. */
-static double worst_nmse[2][4];
+static double worst_nmse[2][N_PRODUCT_TYPES];
 
 static dsvk_status launch(ops_fixture *f, const product_case *c,
                           const rt_weight *w, rt_view x, rt_view y)
@@ -111,7 +117,7 @@ static float *run_product(ops_fixture *f, const product_case *c,
 
 static void test_product_table(ops_fixture *f)
 {
-    for (int t = 0; t < 4; t++)
+    for (size_t t = 0; t < N_PRODUCT_TYPES; t++)
         for (int r = 0; r < 4; r++)
             for (int k = 0; k < 3; k++)
                 for (int tiled = 0; tiled < 2; tiled++) {
@@ -171,16 +177,19 @@ static void test_split(ops_fixture *f, const product_case *c, uint64_t limit)
 static void test_splits(ops_fixture *f)
 {
     /* Q8_0 rows of 306 bytes, F16 rows of 194 (odd length: rows start on
-     * 2-byte boundaries), 5-7 dispatches each. The last matrix of a stack
-     * of 3, so offsets are large and unaligned. The limit applies to x and
-     * y too, which stay below it. */
+     * 2-byte boundaries), Q6_K rows of 420 (210-byte blocks), 5-7
+     * dispatches each. The last matrix of a stack of 3, so offsets are
+     * large and unaligned. The limit applies to x and y too, which stay
+     * below it. */
     product_case q8 = {DSVK_TYPE_Q8_0, 129, 288, 3, 2, 1, false, 2};
     product_case f16 = {DSVK_TYPE_F16, 129, 97, 3, 2, 1, false, 2};
+    product_case q6_k = {DSVK_TYPE_Q6_K, 129, 512, 3, 2, 1, false, 2};
     for (int tiled = 0; tiled < 2; tiled++) {
-        q8.tiled = f16.tiled = tiled;
-        q8.tokens = f16.tokens = tiled ? 5 : 1;
+        q8.tiled = f16.tiled = q6_k.tiled = tiled;
+        q8.tokens = f16.tokens = q6_k.tokens = tiled ? 5 : 1;
         test_split(f, &q8, 8192);
         test_split(f, &f16, 4096);
+        test_split(f, &q6_k, 12288);
     }
 }
 
@@ -205,15 +214,41 @@ static void test_bad_arguments(ops_fixture *f)
     CHECK(rt_op_matvec(&f->ops, &past_end, 0, x, y) ==
               DSVK_ERROR_INVALID_ARGUMENT,
           "weight past the end of its buffer");
-    rt_weight q4_k = {buf, 0, DSVK_TYPE_Q4_K, 256, 1, 1, 144};
+    /* GGML type 10 is Q2_K: 84-byte blocks of 256, not decoded. */
+    rt_weight q2_k = {buf, 0, 10, 256, 1, 1, 84};
     rt_view x256 = {buf, 0, 1, 256, 256};
-    CHECK(rt_op_matvec(&f->ops, &q4_k, 0, x256, (rt_view){buf, 0, 1, 1, 1}) ==
+    CHECK(rt_op_matvec(&f->ops, &q2_k, 0, x256, (rt_view){buf, 0, 1, 1, 1}) ==
               DSVK_ERROR_UNSUPPORTED,
           "a type without a decoder");
+    /* Q4_K blocks are read as aligned words (weights.glsl). */
+    rt_weight q4_k = {buf, 2, DSVK_TYPE_Q4_K, 256, 1, 1, 144};
+    CHECK(rt_op_matvec(&f->ops, &q4_k, 0, x256, (rt_view){buf, 0, 1, 1, 1}) ==
+              DSVK_ERROR_INVALID_ARGUMENT,
+          "a Q4_K weight at a 2-byte aligned offset");
     f->ops.max_binding_range = 16;
     CHECK(rt_op_matvec(&f->ops, &w, 0, x, y) == DSVK_ERROR_UNSUPPORTED,
           "a row that does not fit one binding");
     f->ops.max_binding_range = 0;
+    fixture_release(f);
+}
+
+/* Every type the model loader accepts (host/dequant.c decodes it) has a
+ * GPU decoder, so no model that loads is refused at upload. */
+static void test_every_decodable_type(ops_fixture *f)
+{
+    static const uint8_t zeros[4 * 256] = {0}; /* blocks decode to 0 */
+    const rt_buffer *buf = fixture_buffer(f, zeros, sizeof zeros);
+    const rt_buffer *out = fixture_buffer(f, NULL, 4);
+    rt_view x = {buf, 0, 1, 256, 256}, y = {out, 0, 1, 1, 1};
+    for (uint32_t type = 0; type < 64; type++) {
+        if (!dequant_supports(type))
+            continue;
+        rt_weight w = {buf, 0, type, 256, 1, 1, gguf_row_bytes(type, 256)};
+        CHECK(rt_op_matvec(&f->ops, &w, 0, x, y) == DSVK_OK,
+              "type %u (%s) decodes on the CPU but not on the GPU: %s", type,
+              gguf_type_name(type), rt_device_error(f->dev));
+    }
+    fixture_submit(f);
     fixture_release(f);
 }
 
@@ -224,8 +259,9 @@ int main(void)
     test_product_table(&f);
     test_splits(&f);
     test_bad_arguments(&f);
+    test_every_decodable_type(&f);
     for (int tiled = 0; tiled < 2; tiled++)
-        for (int t = 0; t < 4; t++)
+        for (size_t t = 0; t < N_PRODUCT_TYPES; t++)
             printf("%s %-4s worst nmse %.3g (tolerance %g)\n",
                    tiled ? "matmul" : "matvec",
                    fixture_type_name(product_types[t].type),

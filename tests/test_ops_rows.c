@@ -356,8 +356,8 @@ static void gather_case(ops_fixture *f, uint32_t type, uint32_t cols,
              max_binding_range ? ", split" : "");
     test_rng rng = test_rng_seed(600 + type);
     float *decoded;
-    /* F32 rows must start on a word; the others 2 bytes past one. */
-    uint64_t lead = type == DSVK_TYPE_F32 ? 4 : 2;
+    /* Rows as little aligned as the launcher allows. */
+    uint64_t lead = fixture_unaligned_lead(type);
     rt_weight table =
         fixture_weight(f, &rng, type, 1, table_rows, cols, lead, &decoded);
     uint32_t ids[37];
@@ -407,12 +407,22 @@ static void test_gather_rows(ops_fixture *f)
     gather_case(f, DSVK_TYPE_F16, 33, 37, 0);
     gather_case(f, DSVK_TYPE_BF16, 33, 37, 0);
     gather_case(f, DSVK_TYPE_Q8_0, 96, 37, 0);
+    gather_case(f, DSVK_TYPE_Q4_0, 96, 37, 0);
+    gather_case(f, DSVK_TYPE_Q4_1, 96, 37, 0);
+    gather_case(f, DSVK_TYPE_Q5_0, 96, 37, 0);
+    gather_case(f, DSVK_TYPE_Q5_1, 96, 37, 0);
+    gather_case(f, DSVK_TYPE_Q4_K, 256, 37, 0);
+    gather_case(f, DSVK_TYPE_Q5_K, 256, 37, 0);
+    gather_case(f, DSVK_TYPE_Q6_K, 512, 37, 0);
     /* 102-byte Q8_0 rows and 66-byte F16 rows, 37 and 30 rows per
      * dispatch (a little fewer under the baseline's 256-byte alignment):
      * the table is gathered in 4 and 5 parts. The limit binds the ids and
      * the result too, so only 7 tokens. */
     gather_case(f, DSVK_TYPE_Q8_0, 96, 7, 4096);
     gather_case(f, DSVK_TYPE_F16, 33, 7, 2048);
+    /* 210-byte Q6_K rows (blocks only 2-byte aligned), 35-36 rows per
+     * dispatch: 4 parts. */
+    gather_case(f, DSVK_TYPE_Q6_K, 256, 7, 7680);
 }
 
 /* --- argmax ------------------------------------------------------------- */

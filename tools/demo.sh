@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Installs what dsvk needs, builds it, and shows it at work: for now, the
-# Vulkan devices it finds and what it may use of each.
+# Installs what dsvk needs, builds it, and shows it at work: the Vulkan
+# devices it finds, then `dsvk run` on the demo model (trained on the King
+# James Bible; a random-weight model where that is missing), which ends
+# with its tokens/s.
 #   DSVK_BUILD_DIR  build directory (default: build)
 #   DSVK_JOBS       parallel build jobs (default: all cores)
 set -euo pipefail
@@ -13,3 +15,4 @@ build=${DSVK_BUILD_DIR:-build}
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release
 cmake --build "$build" -j "${DSVK_JOBS:-$(nproc)}"
 "$build"/dsvk devices
+"$build"/dsvk run

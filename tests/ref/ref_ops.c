@@ -16,6 +16,20 @@ size_t ref_row_bytes(uint32_t type, uint32_t cols)
         return (size_t)cols * 2;
     case DSVK_TYPE_Q8_0:
         return cols % 32 ? 0 : (size_t)cols / 32 * 34;
+    case DSVK_TYPE_Q4_0:
+        return cols % 32 ? 0 : (size_t)cols / 32 * 18;
+    case DSVK_TYPE_Q4_1:
+        return cols % 32 ? 0 : (size_t)cols / 32 * 20;
+    case DSVK_TYPE_Q5_0:
+        return cols % 32 ? 0 : (size_t)cols / 32 * 22;
+    case DSVK_TYPE_Q5_1:
+        return cols % 32 ? 0 : (size_t)cols / 32 * 24;
+    case DSVK_TYPE_Q4_K:
+        return cols % 256 ? 0 : (size_t)cols / 256 * 144;
+    case DSVK_TYPE_Q5_K:
+        return cols % 256 ? 0 : (size_t)cols / 256 * 176;
+    case DSVK_TYPE_Q6_K:
+        return cols % 256 ? 0 : (size_t)cols / 256 * 210;
     }
     return 0;
 }

@@ -8,11 +8,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Bytes of one row of `cols` elements of F32, F16, BF16 or Q8_0 (cols a
- * multiple of 32 for Q8_0); 0 for other types. */
+/* Bytes of one row of `cols` elements of a weight type dsvk decodes (cols
+ * a multiple of the block: 32 for Q4_0 ... Q8_0, 256 for the K-quants);
+ * 0 for other types or lengths. */
 size_t ref_row_bytes(uint32_t type, uint32_t cols);
 
-/* Encodes one row of f32 values as `type` (one of the four above): F16 and
+/* Encodes one row of f32 values as `type` (F32, F16, BF16 or Q8_0; the op
+ * fixture builds the 4-6-bit block types from random blocks): F16 and
  * BF16 round to nearest even; Q8_0 blocks of 32 get the f16 scale
  * d = max|x| / 127 and int8 round(x / d), as ggml's quantize_row_q8_0_ref. */
 void ref_encode_row(uint32_t type, const float *x, uint32_t cols, void *row);

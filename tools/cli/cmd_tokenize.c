@@ -28,37 +28,6 @@ static void usage(FILE *out)
           out);
 }
 
-/* Reads a whole file (or stdin for "-") into malloc'd memory. */
-static char *read_all(const char *path, size_t *size)
-{
-    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
-    if (!f)
-        return NULL;
-    size_t cap = 1 << 16, n = 0;
-    char *buf = malloc(cap);
-    while (buf) {
-        n += fread(buf + n, 1, cap - n, f);
-        if (n < cap)
-            break;
-        char *grown = realloc(buf, cap * 2);
-        if (!grown) {
-            free(buf);
-            buf = NULL;
-            break;
-        }
-        buf = grown;
-        cap *= 2;
-    }
-    if (buf && ferror(f)) {
-        free(buf);
-        buf = NULL;
-    }
-    if (f != stdin)
-        fclose(f);
-    *size = n;
-    return buf;
-}
-
 typedef struct options {
     const char *model;
     const char *file;
@@ -130,7 +99,7 @@ int cmd_tokenize(int argc, char **argv)
     size_t len = o.text ? strlen(o.text) : 0;
     char *contents = NULL;
     if (o.file) {
-        contents = read_all(o.file, &len);
+        contents = cli_read_file(o.file, &len);
         if (!contents)
             return cli_error("cannot read %s", o.file);
     }

@@ -80,6 +80,69 @@ bool cli_device_option(int argc, char **argv, int *i, rt_device_desc *desc,
     return true;
 }
 
+void cli_context_desc(const rt_device_desc *device, dsvk_context_desc *out)
+{
+    *out = (dsvk_context_desc){
+        .device = device->device_index < 0
+                      ? DSVK_DEVICE_BEST
+                      : DSVK_DEVICE_INDEX(device->device_index),
+        .validation = device->validation,
+        .pipeline_cache_dir = device->pipeline_cache_dir,
+        .log = device->log,
+        .log_user = device->log_user,
+    };
+    /* Both enums have the same names; cli_device_desc accepted this one. */
+    dsvk_emulation_from_name(rt_emulation_name(device->emulate),
+                             &out->emulation);
+}
+
+char *cli_read_file(const char *path, size_t *size)
+{
+    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+    if (!f)
+        return NULL;
+    size_t cap = 1 << 16, n = 0;
+    char *buf = malloc(cap);
+    while (buf) {
+        /* One byte stays free for the NUL. */
+        n += fread(buf + n, 1, cap - 1 - n, f);
+        if (n < cap - 1)
+            break;
+        char *grown = realloc(buf, cap * 2);
+        if (!grown) {
+            free(buf);
+            buf = NULL;
+            break;
+        }
+        buf = grown;
+        cap *= 2;
+    }
+    if (buf && ferror(f)) {
+        free(buf);
+        buf = NULL;
+        errno = EIO;
+    }
+    if (f != stdin)
+        fclose(f);
+    if (buf)
+        buf[n] = '\0';
+    *size = n;
+    return buf;
+}
+
+bool cli_parse_count(const char *text, bool zero_ok, uint32_t *out)
+{
+    char *end;
+    errno = 0;
+    if (*text < '0' || *text > '9')
+        return false;
+    unsigned long long v = strtoull(text, &end, 10);
+    if (errno || *end || (v == 0 && !zero_ok) || v > UINT32_MAX)
+        return false;
+    *out = (uint32_t)v;
+    return true;
+}
+
 bool cli_is_help(const char *arg)
 {
     return strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0;

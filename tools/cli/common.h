@@ -4,8 +4,11 @@
 #define DSVK_CLI_COMMON_H
 
 #include "device.h"
+#include "dsvk.h"
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 /* Prints "dsvk: <message>" to stderr; returns 1, the exit code for errors. */
 int cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -21,6 +24,19 @@ bool cli_device_desc(rt_device_desc *desc);
  * missing or malformed. */
 bool cli_device_option(int argc, char **argv, int *i, rt_device_desc *desc,
                        bool *ok);
+
+/* The same settings as a public-API context desc, for the commands built
+ * on include/dsvk.h (run, chat, bench): from a desc that cli_device_desc
+ * and cli_device_option filled. */
+void cli_context_desc(const rt_device_desc *device, dsvk_context_desc *out);
+
+/* Reads a whole file (or stdin for "-") into malloc'd memory with a NUL
+ * after its *size bytes; NULL (errno set) when it cannot be read. */
+char *cli_read_file(const char *path, size_t *size);
+
+/* Parses a decimal count (no sign, at most UINT32_MAX; 0 only when
+ * zero_ok) into *out; false when text is not one. */
+bool cli_parse_count(const char *text, bool zero_ok, uint32_t *out);
 
 /* Whether argv[i] asks for help (-h or --help). */
 bool cli_is_help(const char *arg);

@@ -13,6 +13,9 @@ typedef struct command {
 } command;
 
 static const command commands[] = {
+    {"run", cmd_run, "continue a prompt, streaming the text (no -m: demo)"},
+    {"chat", cmd_chat, "chat with a model in its chat format"},
+    {"bench", cmd_bench, "prompt and generation tokens/s, GPU time per op"},
     {"devices", cmd_devices, "list Vulkan devices and their capabilities"},
     {"tokenize", cmd_tokenize, "print the token ids of a text"},
     {"info", cmd_info, "hyperparameters, sizes, weight types, tokenizer"},

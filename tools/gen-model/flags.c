@@ -42,7 +42,10 @@ static const flag flags[] = {
     {"output", "FILE", FLAG_OUTPUT, 0, "file to write (required; also -o)"},
     {"type", "TYPE", FLAG_TYPE, 0,
      "weight type (default f32; list below): norms, router and expert "
-     "bias stay f32; q8_0 rows not a multiple of 32 fall back to f16"},
+     "bias stay f32; quantized types choose per tensor as llama-quantize "
+     "does (output q6_k, q4_k_m's q6_k/q5_k tensors) and fall back where "
+     "blocks do not divide a row (q4_k to q5_0, q5_k to q5_1, q6_k to "
+     "q8_0, others to f16)"},
     {"layout", "split|legacy", FLAG_LAYOUT, 0,
      "attn_k_b + attn_v_b (default) or one attn_kv_b; same weights for the "
      "same seed"},

@@ -1,9 +1,7 @@
 /* The tensor list of a deepseek2 model, in the order llama.cpp's converter
  * writes it (see tests/fixtures/models/tiny-v2.gguf.json). */
 #include "tensors.h"
-#include "gguf.h"
-#include "shared.h"
-#include "weight_format.h"
+#include "tensor_type.h"
 
 #include <assert.h>
 #include <stdarg.h>
@@ -32,19 +30,6 @@ static uint64_t stream_of(uint64_t seed, const char *name)
     return values_mix(seed ^ h);
 }
 
-/* Norms, the router and the choice bias stay F32 in every file llama.cpp
- * writes; matrices use the format's type unless its blocks do not divide
- * their rows. */
-static uint32_t storage_type(const model_config *cfg, const planned_tensor *t,
-                             bool keep_f32)
-{
-    if (keep_f32 || t->n_dims == 1)
-        return DSVK_TYPE_F32;
-    if (gguf_row_bytes(cfg->format->type, t->ne[0]) == 0)
-        return cfg->format->fallback;
-    return cfg->format->type;
-}
-
 static planned_tensor *add(plan_builder *b, weight_init init, uint32_t n_dims,
                            const uint64_t *ne, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
@@ -66,7 +51,7 @@ static planned_tensor *add(plan_builder *b, weight_init init, uint32_t n_dims,
     t->fan_in = ne[0];
     t->source = SOURCE_OWN;
     t->stream = stream_of(b->cfg->seed, t->name);
-    t->type = storage_type(b->cfg, t, false);
+    t->type = tensor_type_choose(b->cfg, t->name, n_dims, ne[0]);
     return t;
 }
 
@@ -125,9 +110,7 @@ static void add_feed_forward(plan_builder *b, uint32_t il)
         MATRIX(b, INIT_LINEAR, "blk.%u.ffn_down.weight", il, c->n_ff, d);
         return;
     }
-    planned_tensor *router =
-        MATRIX(b, INIT_LINEAR, "blk.%u.ffn_gate_inp.weight", il, d, E);
-    router->type = storage_type(c, router, true);
+    MATRIX(b, INIT_LINEAR, "blk.%u.ffn_gate_inp.weight", il, d, E);
     if (c->exp_probs_b)
         MATRIX(b, INIT_BIAS, "blk.%u.exp_probs_b.bias", il, E);
     MATRIX(b, INIT_LINEAR, "blk.%u.ffn_gate_exps.weight", il, d, f, E);

@@ -1,0 +1,198 @@
+/* The public context (dsvk.h): the Vulkan device, its lock, device listing
+ * and the emulation names. dsvk_context_desc's defaults are resolved here,
+ * in to_rt_desc, and nowhere else. */
+#include "api_internal.h"
+
+#include "memory.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+dsvk_status dsvk_emulation_from_name(const char *name, dsvk_emulation *out)
+{
+    rt_emulation emulate;
+    if (!name || !out || !rt_emulation_from_name(name, &emulate))
+        return DSVK_ERROR_INVALID_ARGUMENT;
+    *out = emulate == RT_EMULATE_BASELINE ? DSVK_EMULATION_BASELINE
+                                          : DSVK_EMULATION_NONE;
+    return DSVK_OK;
+}
+
+const char *dsvk_emulation_name(dsvk_emulation emulation)
+{
+    switch (emulation) {
+    case DSVK_EMULATION_NONE:
+        return rt_emulation_name(RT_EMULATE_NONE);
+    case DSVK_EMULATION_BASELINE:
+        return rt_emulation_name(RT_EMULATE_BASELINE);
+    }
+    return NULL;
+}
+
+/* The one place where a public desc becomes the runtime's: {0} and NULL
+ * mean the best device, unemulated, no validation, cache or logger. */
+static dsvk_status to_rt_desc(const dsvk_context_desc *desc, rt_device_desc *rt,
+                              char *err, size_t err_size)
+{
+    static const dsvk_context_desc defaults = {0};
+    if (!desc)
+        desc = &defaults;
+    if (desc->emulation != DSVK_EMULATION_NONE &&
+        desc->emulation != DSVK_EMULATION_BASELINE)
+        return api_write_line(err, err_size, DSVK_ERROR_INVALID_ARGUMENT,
+                              "unknown emulation profile %d",
+                              (int)desc->emulation);
+    if (desc->device > (uint32_t)INT32_MAX)
+        return api_write_line(err, err_size, DSVK_ERROR_NO_DEVICE,
+                              "no Vulkan device %u", desc->device - 1);
+    *rt = (rt_device_desc){
+        .device_index =
+            desc->device == DSVK_DEVICE_BEST ? -1 : (int)(desc->device - 1),
+        .emulate = desc->emulation == DSVK_EMULATION_BASELINE
+                       ? RT_EMULATE_BASELINE
+                       : RT_EMULATE_NONE,
+        .validation = desc->validation,
+        .pipeline_cache_dir = desc->pipeline_cache_dir,
+        .log = desc->log,
+        .log_user = desc->log_user,
+        .memory_limit = desc->device_memory_limit,
+    };
+    return DSVK_OK;
+}
+
+void api_device_info(const rt_device_info *in, dsvk_device_info *out)
+{
+    const rt_caps *caps = &in->caps;
+    memset(out, 0, sizeof *out);
+    out->index = in->index;
+    snprintf(out->name, sizeof out->name, "%s", caps->name);
+    snprintf(out->driver_name, sizeof out->driver_name, "%s",
+             caps->driver_name);
+    snprintf(out->driver_info, sizeof out->driver_info, "%s",
+             caps->driver_info);
+    /* dsvk_device_type copies VkPhysicalDeviceType's numbering. */
+    out->type = caps->type <= VK_PHYSICAL_DEVICE_TYPE_CPU
+                    ? (dsvk_device_type)caps->type
+                    : DSVK_DEVICE_TYPE_OTHER;
+    out->vendor_id = caps->vendor_id;
+    out->device_id = caps->device_id;
+    out->api_version = caps->api_version;
+    for (uint32_t i = 0; i < caps->heap_count; i++)
+        if (caps->heaps[i].device_local &&
+            caps->heaps[i].size > out->device_memory)
+            out->device_memory = caps->heaps[i].size;
+    out->unified_memory = caps->unified_memory;
+    out->subgroup_size = caps->subgroup_size;
+    out->usable = in->usable;
+    if (!in->usable && in->unusable_reason)
+        snprintf(out->unusable_reason, sizeof out->unusable_reason, "%s",
+                 in->unusable_reason);
+    out->chosen = in->chosen;
+}
+
+/* Lists into a heap array of `max` entries (rt_device_info is ~1 KiB). */
+static dsvk_status list_rt(const rt_device_desc *rt, rt_device_info **out,
+                           uint32_t max, uint32_t *count, char *err,
+                           size_t err_size)
+{
+    *out = calloc(max ? max : 1, sizeof **out);
+    if (!*out)
+        return api_write_line(err, err_size, DSVK_ERROR_OUT_OF_HOST_MEMORY,
+                              "out of host memory listing devices");
+    char line[API_ERROR_SIZE] = "";
+    dsvk_status status =
+        rt_list_devices(rt, *out, max, count, line, sizeof line);
+    if (status != DSVK_OK)
+        api_write_line(err, err_size, status, "%s", line);
+    return status;
+}
+
+dsvk_status dsvk_list_devices(const dsvk_context_desc *desc,
+                              dsvk_device_info *out, uint32_t capacity,
+                              uint32_t *count, char *err, size_t err_size)
+{
+    rt_device_desc rt;
+    *count = 0;
+    dsvk_status status = to_rt_desc(desc, &rt, err, err_size);
+    if (status != DSVK_OK)
+        return status;
+    rt_device_info *infos;
+    status = list_rt(&rt, &infos, capacity, count, err, err_size);
+    /* Devices that cannot be used are listed too (with the reason): a
+     * machine whose only GPU is too old should say so, not "no device". */
+    if (status == DSVK_OK || status == DSVK_ERROR_NO_DEVICE)
+        for (uint32_t i = 0; i < *count && i < capacity; i++)
+            api_device_info(&infos[i], &out[i]);
+    free(infos);
+    return status == DSVK_ERROR_NO_DEVICE ? DSVK_OK : status;
+}
+
+dsvk_status dsvk_context_create(const dsvk_context_desc *desc,
+                                dsvk_context **out, char *err, size_t err_size)
+{
+    *out = NULL;
+    rt_device_desc rt;
+    dsvk_status status = to_rt_desc(desc, &rt, err, err_size);
+    if (status != DSVK_OK)
+        return status;
+    dsvk_context *ctx = calloc(1, sizeof *ctx);
+    if (!ctx)
+        return api_write_line(err, err_size, DSVK_ERROR_OUT_OF_HOST_MEMORY,
+                              "out of host memory creating a context");
+    if (mtx_init(&ctx->lock, mtx_plain | mtx_recursive) != thrd_success) {
+        free(ctx);
+        return api_write_line(err, err_size, DSVK_ERROR_OUT_OF_HOST_MEMORY,
+                              "cannot create the context's lock");
+    }
+    char line[API_ERROR_SIZE] = "";
+    status = rt_device_create(&rt, &ctx->dev, line, sizeof line);
+    if (status != DSVK_OK) {
+        api_write_line(err, err_size, status, "%s", line);
+        dsvk_context_destroy(ctx);
+        return status;
+    }
+    *out = ctx;
+    return DSVK_OK;
+}
+
+void dsvk_context_destroy(dsvk_context *ctx)
+{
+    if (!ctx)
+        return;
+    rt_device_destroy(ctx->dev);
+    mtx_destroy(&ctx->lock);
+    free(ctx);
+}
+
+const char *dsvk_context_error(const dsvk_context *ctx)
+{
+    return ctx->error;
+}
+
+void dsvk_context_device(const dsvk_context *ctx, dsvk_device_info *out)
+{
+    rt_device_info info = {
+        .caps = *rt_device_caps(ctx->dev), .usable = true, .chosen = true};
+    api_device_info(&info, out);
+    out->index = rt_device_index(ctx->dev);
+}
+
+bool dsvk_context_validation_active(const dsvk_context *ctx)
+{
+    return rt_device_validation_active(ctx->dev);
+}
+
+uint32_t dsvk_context_validation_messages(const dsvk_context *ctx)
+{
+    return rt_device_validation_messages(ctx->dev);
+}
+
+uint64_t dsvk_context_memory_used(const dsvk_context *ctx)
+{
+    dsvk_context *locked = (dsvk_context *)ctx;
+    api_lock(locked);
+    const uint64_t used = rt_memory_in_use(ctx->dev);
+    api_unlock(locked);
+    return used;
+}

@@ -1,0 +1,179 @@
+/* One block of the model for a step of T tokens, as DESIGN.md §2 writes
+ * it: attention (query, latent and rope key, cache write, absorbed MLA),
+ * then the dense SwiGLU or the DeepSeekMoE feed-forward, each added to the
+ * residual stream. Every call appends dispatches to the step's recorder. */
+#include "forward_private.h"
+
+rt_view forward_rows(const forward *f, uint64_t offset, uint32_t rows,
+                     uint32_t cols)
+{
+    return (rt_view){&f->activations, offset, rows, cols, cols};
+}
+
+dsvk_status forward_product(const forward *f, const rt_weight *w, rt_view x,
+                            rt_view y)
+{
+    if (x.rows <= FORWARD_MATVEC_MAX_TOKENS)
+        return rt_op_matvec(&f->ops, w, 0, x, y);
+    return rt_op_matmul(&f->ops, w, 0, x, y);
+}
+
+moe_routes forward_layer_routes(const forward *f, uint32_t layer, uint32_t T)
+{
+    const model_hparams *hp = &f->m->hp;
+    uint64_t at = f->plan.routes + (uint64_t)(layer - hp->n_layer_dense_lead) *
+                                       f->plan.route_layer_bytes;
+    return (moe_routes){&f->activations, at, at + f->plan.route_weights_offset,
+                        T, hp->n_expert_used};
+}
+
+/* delta = attn_output · MLA(x) for x = plan.normed. */
+static dsvk_status record_attention(forward *f, uint32_t il, uint32_t T,
+                                    uint32_t pos0)
+{
+    const model_hparams *hp = &f->m->hp;
+    const gpu_layer *g = &f->w->layers[il];
+    const forward_plan *p = &f->plan;
+    const rt_ops *ops = &f->ops;
+    const uint32_t H = hp->n_head, r = hp->kv_lora_rank, rq = hp->q_lora_rank;
+    const uint32_t dn = hp->qk_nope_head_dim, dr = hp->qk_rope_head_dim;
+    const rt_view x = forward_rows(f, p->normed, T, hp->n_embd);
+    const rt_view q = forward_rows(f, p->q, T, H * (dn + dr));
+    const rt_view kv = forward_rows(f, p->kv, T, r + dr);
+
+    dsvk_status status;
+    if (rq) {
+        const rt_view q_a = forward_rows(f, p->q_a, T, rq);
+        status = forward_product(f, &g->attn_q_a, x, q_a);
+        if (status == DSVK_OK)
+            status =
+                rt_op_rms_norm(ops, q_a, &g->attn_q_a_norm, hp->rms_eps, q_a);
+        if (status == DSVK_OK)
+            status = forward_product(f, &g->attn_q_b, q_a, q);
+    } else {
+        status = forward_product(f, &g->attn_q, x, q);
+    }
+    if (status == DSVK_OK)
+        status = forward_product(f, &g->attn_kv_a_mqa, x, kv);
+
+    /* c = RMSNorm(kv[0:r]) in place; RoPE on kv[r:r+dr] and on the last dr
+     * of every head's query (H rows per position). */
+    const rt_view latent = {kv.buffer, kv.offset, T, r, r + dr};
+    const rt_view rope_key = {kv.buffer, kv.offset + 4ull * r, T, dr, r + dr};
+    const rt_view q_rope = {q.buffer, q.offset + 4ull * dn, T * H, dr, dn + dr};
+    if (status == DSVK_OK)
+        status = rt_op_rms_norm(ops, latent, &g->attn_kv_a_norm, hp->rms_eps,
+                                latent);
+    if (status == DSVK_OK)
+        status = rt_op_rope(ops, rope_key, 1, pos0, &f->rope);
+    if (status == DSVK_OK)
+        status = rt_op_rope(ops, q_rope, H, pos0, &f->rope);
+    if (status == DSVK_OK)
+        status = mla_cache_write(ops, &f->mla, kv, pos0, &f->caches[il]);
+
+    const rt_view heads = forward_rows(f, p->heads, T * H, hp->v_head_dim);
+    const mla_attention_desc attention = {
+        .q = forward_rows(f, p->q, T * H, dn + dr),
+        .pos0 = pos0,
+        .cache = &f->caches[il],
+        .k_b = &g->attn_k_b,
+        .v_b = &g->attn_v_b,
+        .scale = hp->attn_scale,
+        .scratch = &f->activations,
+        .scratch_offset = p->mla_scratch,
+    };
+    if (status == DSVK_OK)
+        status = mla_attention(ops, &f->mla, &attention, heads);
+    if (status == DSVK_OK)
+        status =
+            forward_product(f, &g->attn_output,
+                            forward_rows(f, p->heads, T, H * hp->v_head_dim),
+                            forward_rows(f, p->delta, T, hp->n_embd));
+    return status;
+}
+
+/* y = down · (silu(gate · x) * (up · x)), the SwiGLU of a dense layer or
+ * of the shared experts; the products go to the two halves of plan.ffn. */
+static dsvk_status record_swiglu(forward *f, const rt_weight *gate,
+                                 const rt_weight *up, const rt_weight *down,
+                                 rt_view x, rt_view y)
+{
+    const forward_plan *p = &f->plan;
+    const uint32_t width = gate->rows, stride = 2 * p->ffn_width;
+    const rt_view g = {&f->activations, p->ffn, x.rows, width, stride};
+    const rt_view u = {&f->activations, p->ffn + 4ull * p->ffn_width, x.rows,
+                       width, stride};
+    dsvk_status status = forward_product(f, gate, x, g);
+    if (status == DSVK_OK)
+        status = forward_product(f, up, x, u);
+    if (status == DSVK_OK)
+        status = rt_op_swiglu(&f->ops, g, u, g);
+    if (status == DSVK_OK)
+        status = forward_product(f, down, g, y);
+    return status;
+}
+
+/* delta = sum_k w_k E_k(x) + S(x): routing on the GPU, the shared experts
+ * first so the routed ones can accumulate onto them. */
+static dsvk_status record_moe(forward *f, uint32_t il, uint32_t T)
+{
+    const model_hparams *hp = &f->m->hp;
+    const gpu_layer *g = &f->w->layers[il];
+    const forward_plan *p = &f->plan;
+    const rt_view x = forward_rows(f, p->normed, T, hp->n_embd);
+    const rt_view delta = forward_rows(f, p->delta, T, hp->n_embd);
+    const rt_view logits = forward_rows(f, p->router, T, hp->n_expert);
+    const moe_routes routes = forward_layer_routes(f, il, T);
+
+    dsvk_status status = forward_product(f, &g->ffn_gate_inp, x, logits);
+    if (status == DSVK_OK)
+        status =
+            moe_route(&f->ops, &f->router, logits,
+                      g->exp_probs_b.buffer ? &g->exp_probs_b : NULL, &routes);
+    const bool shared = g->ffn_gate_shexp.buffer != NULL;
+    if (status == DSVK_OK && shared)
+        status = record_swiglu(f, &g->ffn_gate_shexp, &g->ffn_up_shexp,
+                               &g->ffn_down_shexp, x, delta);
+    const moe_experts experts = {&g->ffn_gate_exps, &g->ffn_up_exps,
+                                 &g->ffn_down_exps};
+    const moe_experts_desc desc = {
+        .experts = &experts,
+        .routes = &routes,
+        .x = x,
+        .scratch = &f->activations,
+        .scratch_offset = p->moe_scratch,
+        .path = MOE_PATH_AUTO,
+        .accumulate = shared,
+    };
+    if (status == DSVK_OK)
+        status = moe_experts_forward(&f->ops, &desc, delta);
+    return status;
+}
+
+dsvk_status forward_record_layer(forward *f, uint32_t layer, uint32_t T,
+                                 uint32_t pos0)
+{
+    const model_hparams *hp = &f->m->hp;
+    const gpu_layer *g = &f->w->layers[layer];
+    const rt_view hidden = forward_rows(f, f->plan.hidden, T, hp->n_embd);
+    const rt_view normed = forward_rows(f, f->plan.normed, T, hp->n_embd);
+    const rt_view delta = forward_rows(f, f->plan.delta, T, hp->n_embd);
+
+    dsvk_status status =
+        rt_op_rms_norm(&f->ops, hidden, &g->attn_norm, hp->rms_eps, normed);
+    if (status == DSVK_OK)
+        status = record_attention(f, layer, T, pos0);
+    if (status == DSVK_OK)
+        status = rt_op_add(&f->ops, hidden, delta, hidden);
+    if (status == DSVK_OK)
+        status =
+            rt_op_rms_norm(&f->ops, hidden, &g->ffn_norm, hp->rms_eps, normed);
+    if (status == DSVK_OK && model_layer_is_moe(f->m, layer))
+        status = record_moe(f, layer, T);
+    else if (status == DSVK_OK)
+        status = record_swiglu(f, &g->ffn_gate, &g->ffn_up, &g->ffn_down,
+                               normed, delta);
+    if (status == DSVK_OK)
+        status = rt_op_add(&f->ops, hidden, delta, hidden);
+    return status;
+}

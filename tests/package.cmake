@@ -1,0 +1,10 @@
+# Packaging: install into a temporary prefix, build an application against
+# it through pkg-config and find_package, check the exported symbols
+# (tests/package/check.sh). Not in sanitizer builds, whose libraries need
+# the sanitizer runtime in every program; the fuzzing build installs nothing.
+if(TARGET dsvk_shared AND NOT DSVK_SANITIZE)
+  add_test(NAME package
+           COMMAND ${DSVK_TEST_DIR}/package/check.sh ${CMAKE_BINARY_DIR}
+                   ${CMAKE_INSTALL_LIBDIR} ${CMAKE_C_COMPILER})
+  set_tests_properties(package PROPERTIES LABELS package TIMEOUT 120)
+endif()

@@ -1,0 +1,215 @@
+/* `dsvk logits` as a user runs it, on the tiny-v3 fixture: the output file
+ * holds [n_tokens][n_vocab] float32 whatever the feeding, whole, --chunk 1,
+ * --chunk 5 and --reference agree within 1e-3 of the logits' scale (the
+ * bound test_forward_generated.c states), --dump-routing reports the same
+ * experts on both paths, and bad input ends with exit code 1 and one
+ * "dsvk: ..." line. Usage: test_forward_cli DSVK OUTPUT_DIR */
+#include "test_forward_support.h"
+#include "testlib.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define N_VOCAB 512u /* tiny-v3 */
+#define TOKENS "0 17 301 5 99 42 7 256 13 1 88 400"
+#define N_TOKENS 12u
+#define RELATIVE_BOUND 1e-3
+
+static const char *dsvk;
+static char model_path[4096];
+static char out_dir[4096];
+
+static const char *path_in(const char *name)
+{
+    static char paths[8][8192];
+    static int next;
+    char *p = paths[next++ % 8];
+    snprintf(p, sizeof paths[0], "%s/%s", out_dir, name);
+    return p;
+}
+
+/* Runs `dsvk logits` with args (NULL-terminated); what it prints goes to
+ * <out_dir>/<name>.err. */
+static int run_logits(const char *name, const char *const *args)
+{
+    const char *argv[32] = {dsvk, "logits"};
+    int argc = 2;
+    for (int i = 0; args[i] && argc < 31; i++)
+        argv[argc++] = args[i];
+    char err_name[128];
+    snprintf(err_name, sizeof err_name, "%s.err", name);
+    return fwd_run(argv, path_in(err_name));
+}
+
+static char *read_output(const char *name, size_t *size)
+{
+    char err_name[128];
+    snprintf(err_name, sizeof err_name, "%s.err", name);
+    return test_read_file(path_in(err_name), size);
+}
+
+/* The logits file of run `name`, checked for its size. */
+static float *read_logits(const char *name)
+{
+    char file[128];
+    snprintf(file, sizeof file, "%s.bin", name);
+    size_t size = 0;
+    char *data = test_read_file(path_in(file), &size);
+    CHECK(data && size == (size_t)N_TOKENS * N_VOCAB * 4,
+          "%s: %zu bytes of logits, expected %u", name, size,
+          N_TOKENS * N_VOCAB * 4);
+    if (data && size == (size_t)N_TOKENS * N_VOCAB * 4)
+        return (float *)data;
+    free(data);
+    return NULL;
+}
+
+/* Runs with the model, TOKENS, an output file and up to 3 more args. */
+static void run_ok(const char *name, const char *extra1, const char *extra2,
+                   const char *extra3)
+{
+    char file[128];
+    snprintf(file, sizeof file, "%s.bin", name);
+    const char *args[] = {"--model", model_path,    "--tokens", TOKENS,
+                          "--out",   path_in(file), extra1,     extra2,
+                          extra3,    NULL};
+    int status = run_logits(name, args);
+    size_t size;
+    char *err = read_output(name, &size);
+    CHECK(status == 0, "dsvk logits (%s) exited with %d: %s", name, status,
+          err ? err : "");
+    free(err);
+}
+
+static void test_feeding_agrees(void)
+{
+    run_ok("whole", NULL, NULL, NULL);
+    run_ok("chunk1", "--chunk", "1", NULL);
+    run_ok("chunk5", "--chunk", "5", NULL);
+    run_ok("reference", "--reference", NULL, NULL);
+    float *reference = read_logits("reference");
+    const char *const gpu_runs[] = {"whole", "chunk1", "chunk5"};
+    for (size_t i = 0; reference && i < 3; i++) {
+        float *logits = read_logits(gpu_runs[i]);
+        if (!logits)
+            continue;
+        size_t n = (size_t)N_TOKENS * N_VOCAB;
+        double bound = RELATIVE_BOUND * fmax(1.0, fwd_max_abs(reference, n));
+        double d = test_max_abs_diff(logits, reference, n);
+        printf("dsvk logits %-7s vs --reference: max |dlogit| %.2e (<= "
+               "%.2e)\n",
+               gpu_runs[i], d, bound);
+        CHECK(d <= bound, "%s differs from --reference by %.3g", gpu_runs[i],
+              d);
+        free(logits);
+    }
+    free(reference);
+}
+
+/* Drops the " (weight)" parts of routing lines, which may differ in the
+ * last printed digit between the paths. */
+static void strip_weights(char *text)
+{
+    char *out = text;
+    for (char *in = text; *in; in++) {
+        if (*in == ' ' && in[1] == '(') {
+            while (*in && *in != ')')
+                in++;
+            continue;
+        }
+        *out++ = *in;
+    }
+    *out = '\0';
+}
+
+static void test_dump_routing(void)
+{
+    /* In chunks of 5: routes of several steps, reported in order. */
+    run_ok("routes_gpu", "--dump-routing", "--chunk", "5");
+    run_ok("routes_ref", "--dump-routing", "--reference", NULL);
+    size_t a_size, b_size;
+    char *gpu = read_output("routes_gpu", &a_size);
+    char *ref = read_output("routes_ref", &b_size);
+    if (gpu && ref) {
+        strip_weights(gpu);
+        strip_weights(ref);
+        uint32_t lines = 0;
+        for (char *p = gpu; (p = strstr(p, "routing layer")); p++)
+            lines++;
+        /* tiny-v3: blocks 1 and 2 are MoE. */
+        CHECK(lines == 2 * N_TOKENS, "%u routing lines", lines);
+        CHECK(strcmp(gpu, ref) == 0, "routing differs:\n%s\nvs\n%s", gpu, ref);
+    }
+    free(gpu);
+    free(ref);
+}
+
+/* Exit code 1 and exactly one line, "dsvk: " and `expected` in it. */
+static void expect_error(const char *name, const char *const *args,
+                         const char *expected)
+{
+    int status = run_logits(name, args);
+    size_t size = 0;
+    char *err = read_output(name, &size);
+    const char *text = err ? err : "";
+    const char *newline = strchr(text, '\n');
+    CHECK(status == 1, "%s: exit code %d", name, status);
+    CHECK(strncmp(text, "dsvk: ", 6) == 0 && strstr(text, expected) &&
+              newline && newline[1] == '\0',
+          "%s: stderr '%s' is not one line with '%s'", name, text, expected);
+    printf("%-12s -> %s", name, text);
+    free(err);
+}
+
+static void test_errors(void)
+{
+    const char *out = path_in("error.bin");
+    const char *bad_token[] = {"--model", model_path, "--tokens", "1 2 512",
+                               "--out",   out,        NULL};
+    expect_error("bad_token", bad_token, "outside the vocabulary");
+    const char *not_a_token[] = {"--model", model_path, "--tokens", "1 -2",
+                                 "--out",   out,        NULL};
+    expect_error("not_a_token", not_a_token, "not a token id");
+    const char *missing[] = {
+        "--model", path_in("missing.gguf"), "--tokens", "1", "--out", out,
+        NULL};
+    expect_error("missing", missing, "missing.gguf");
+    const char *small_ctx[] = {"--model", model_path, "--tokens",
+                               TOKENS,    "--ctx",    "4",
+                               "--out",   out,        NULL};
+    expect_error("small_ctx", small_ctx, "context full");
+    const char *bad_chunk[] = {"--model", model_path, "--tokens",
+                               "1",       "--chunk",  "0",
+                               "--out",   out,        NULL};
+    expect_error("bad_chunk", bad_chunk, "--chunk");
+    const char *no_out[] = {"--model", model_path, "--tokens", "1", NULL};
+    expect_error("no_out", no_out, "--out");
+    const char *unknown[] = {"--model", model_path, "--bogus", NULL};
+    expect_error("unknown", unknown, "--bogus");
+    const char *help[] = {"--help", NULL};
+    CHECK(run_logits("help", help) == 0, "--help failed");
+    size_t size;
+    char *usage = read_output("help", &size);
+    CHECK(usage && strstr(usage, "usage: dsvk logits"), "--help printed %s",
+          usage ? usage : "nothing");
+    free(usage);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 3) {
+        fprintf(stderr, "usage: %s DSVK OUTPUT_DIR\n", argv[0]);
+        return 2;
+    }
+    dsvk = argv[1];
+    snprintf(out_dir, sizeof out_dir, "%s", argv[2]);
+    snprintf(model_path, sizeof model_path, "%s",
+             test_fixture("models/tiny-v3.gguf"));
+    mkdir(out_dir, 0755);
+    test_feeding_agrees();
+    test_dump_routing();
+    test_errors();
+    return test_finish("forward_cli");
+}

@@ -1,0 +1,282 @@
+/* The GPU forward pass against the CPU reference on models tools/gen-model
+ * writes at test time: a DeepSeek-V2-Lite-like shape (softmax gating, no
+ * query compression, 2 shared experts) and a V3-like one (sigmoid gating
+ * with a choice bias, expert groups, query compression, weights normalised
+ * and scaled by 2.5), both attention layouts, every weight type with a GPU
+ * decoder. A 40-token sequence, longer than the models' YaRN original
+ * context (16), is fed whole, token by token and in chunks of 5.
+ *
+ * Bound: max |dlogit| <= 1e-3 x max(1, max |reference logit|). Both sides
+ * decode the same weights exactly and round the latent cache through f16;
+ * they differ by f32 summation order (relative ~1e-6) and by the f16
+ * roundings that such differences flip (one f16 ulp, 2^-11 relative, on a
+ * cached value), measured below 1e-4 relative. A real error — a wrong
+ * position, expert, head or missing term — moves logits by 1e-2 to 1
+ * relative. Where the reference's top-2 gap exceeds twice the bound the
+ * argmax must agree. A router whose choice differs from the reference's
+ * must be at a near tie (reference margin < 1e-3); that position is then
+ * left out, as the fixtures' rule does.
+ *
+ * Shapes the GPU cannot run (an odd latent rank, more experts per token
+ * than the router handles) must be refused at load with
+ * DSVK_ERROR_UNSUPPORTED and a line saying why. */
+#include "test_forward_support.h"
+#include "testlib.h"
+#include "testlib_gpu.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define N_TOKENS 40u
+#define N_CTX 64u
+#define RELATIVE_BOUND 1e-3
+/* Router decisions closer than this may go either way between two f32
+ * implementations (their probabilities differ by ~1e-6). */
+#define ROUTING_TIE 1e-3f
+
+static const char *const v2_lite_like[] = {"--preset",
+                                           "tiny",
+                                           "--n-embd",
+                                           "96",
+                                           "--n-vocab",
+                                           "700",
+                                           "--n-expert",
+                                           "12",
+                                           "--n-expert-used",
+                                           "4",
+                                           "--kv-lora-rank",
+                                           "64",
+                                           "--yarn-original-ctx",
+                                           "16",
+                                           NULL};
+static const char *const v3_like[] = {"--preset",
+                                      "tiny-v3",
+                                      "--n-embd",
+                                      "96",
+                                      "--n-vocab",
+                                      "600",
+                                      "--n-head",
+                                      "3",
+                                      "--q-lora-rank",
+                                      "32",
+                                      "--kv-lora-rank",
+                                      "64",
+                                      "--n-ff",
+                                      "160",
+                                      "--yarn-original-ctx",
+                                      "16",
+                                      NULL};
+
+static const struct {
+    const char *name;
+    const char *const *args;
+} shapes[] = {{"v2-lite-like", v2_lite_like}, {"v3-like", v3_like}};
+static const char *const layouts[] = {"split", "legacy"};
+static const char *const types[] = {"f32", "f16", "bf16", "q8_0"};
+static const struct {
+    const char *name;
+    uint32_t chunk;
+} modes[] = {{"whole", 0}, {"token", 1}, {"chunk5", 5}};
+
+static char out_dir[4096];
+
+/* Writes the model with gen-model; returns false (a failed CHECK) if it
+ * could not. */
+static bool generate(const char *path, const char *const *shape,
+                     const char *layout, const char *type)
+{
+    const char *argv[64] = {DSVK_GEN_MODEL, "-o",     path, "--layout",
+                            layout,         "--type", type};
+    int argc = 7;
+    for (int i = 0; shape[i] && argc < 63; i++)
+        argv[argc++] = shape[i];
+    char log[4200];
+    snprintf(log, sizeof log, "%s/gen-model.log", out_dir);
+    int status = fwd_run(argv, log);
+    CHECK(status == 0, "gen-model for %s exited with %d (see %s)", path, status,
+          log);
+    return status == 0;
+}
+
+static bool same_set(const uint32_t *a, const uint32_t *b, uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i++) {
+        bool found = false;
+        for (uint32_t j = 0; j < n; j++)
+            found = found || a[i] == b[j];
+        if (!found)
+            return false;
+    }
+    return true;
+}
+
+/* Marks positions where the GPU's router chose other experts than the
+ * reference's at a near tie; any clearer difference fails. */
+static void compare_routing(const char *label, const routing_log *gpu,
+                            const routing_log *ref, const model *m,
+                            bool *excused)
+{
+    for (uint32_t layer = m->hp.n_layer_dense_lead; layer < m->hp.n_layer;
+         layer++)
+        for (uint32_t pos = 0; pos < N_TOKENS; pos++) {
+            size_t slot = (size_t)layer * gpu->n_ctx + pos;
+            CHECK(gpu->seen[slot], "%s: no routing for layer %u position %u",
+                  label, layer, pos);
+            if (same_set(gpu->chosen + slot * gpu->n_used,
+                         ref->chosen + slot * ref->n_used, gpu->n_used))
+                continue;
+            printf("  %s: layer %u position %u chose other experts (margin "
+                   "%.2e)\n",
+                   label, layer, pos, ref->margin[slot]);
+            CHECK(ref->margin[slot] < ROUTING_TIE,
+                  "%s: layer %u position %u: routing differs from the "
+                  "reference's at margin %.3g",
+                  label, layer, pos, ref->margin[slot]);
+            excused[pos] = true;
+        }
+}
+
+static void compare_logits(const char *label, uint32_t n_vocab,
+                           const float *ref, const float *gpu,
+                           const uint32_t *greedy, const bool *excused)
+{
+    const double bound =
+        RELATIVE_BOUND *
+        fmax(1.0, fwd_max_abs(ref, (size_t)N_TOKENS * n_vocab));
+    double max_abs = 0.0, sum_sq = 0.0;
+    uint32_t checked = 0, mismatched = 0, compared = 0, wrong_greedy = 0;
+    for (uint32_t t = 0; t < N_TOKENS; t++) {
+        const float *want = ref + (size_t)t * n_vocab;
+        const float *got = gpu + (size_t)t * n_vocab;
+        double gap, unused;
+        uint32_t best = fwd_argmax(want, n_vocab, &gap);
+        uint32_t ours = fwd_argmax(got, n_vocab, &unused);
+        wrong_greedy += greedy[t] != ours;
+        if (excused[t])
+            continue;
+        compared++;
+        for (uint32_t v = 0; v < n_vocab; v++) {
+            double d = fabs((double)got[v] - want[v]);
+            max_abs = isnan(d) ? INFINITY : fmax(max_abs, d);
+            sum_sq += d * d;
+        }
+        if (gap > 2 * bound) {
+            checked++;
+            mismatched += best != ours;
+        }
+    }
+    double rms = compared ? sqrt(sum_sq / ((double)compared * n_vocab)) : 0;
+    printf("%-30s max %.2e (<= %.2e) rms %.2e argmax %u/%u\n", label, max_abs,
+           bound, rms, checked - mismatched, checked);
+    CHECK(compared * 10 >= N_TOKENS * 9, "%s: only %u rows compared", label,
+          compared);
+    CHECK(max_abs <= bound, "%s: max |dlogit| %.3g exceeds %.3g", label,
+          max_abs, bound);
+    CHECK(mismatched == 0, "%s: %u argmax mismatches", label, mismatched);
+    CHECK(wrong_greedy == 0,
+          "%s: the GPU's argmax differs from its logits' in %u rows", label,
+          wrong_greedy);
+}
+
+static void check_model(rt_device *dev, const char *path, const char *name)
+{
+    char err[512];
+    fwd_model fm;
+    routing_log gpu_log, ref_log;
+    dsvk_status status = fwd_open(dev, path, (forward_desc){.n_ctx = N_CTX},
+                                  &gpu_log, &ref_log, &fm, err, sizeof err);
+    CHECK(status == DSVK_OK, "%s: %s", name, err);
+    const uint32_t V = fm.m ? fm.m->hp.n_vocab : 0;
+    float *ref = malloc((size_t)N_TOKENS * V * sizeof *ref);
+    float *gpu = malloc((size_t)N_TOKENS * V * sizeof *gpu);
+    uint32_t tokens[N_TOKENS], greedy[N_TOKENS];
+    test_rng rng = test_rng_seed(42);
+    for (uint32_t i = 0; i < N_TOKENS; i++)
+        tokens[i] = (uint32_t)test_rng_uniform(&rng, 0, (float)V);
+    if (status == DSVK_OK && ref && gpu &&
+        fwd_eval_ref(fm.r, tokens, N_TOKENS, ref)) {
+        for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++) {
+            char label[96];
+            snprintf(label, sizeof label, "%s %s", name, modes[i].name);
+            bool excused[N_TOKENS] = {0};
+            memset(gpu_log.seen, 0,
+                   (size_t)gpu_log.n_layer * gpu_log.n_ctx *
+                       sizeof *gpu_log.seen);
+            if (!fwd_eval_gpu(fm.f, V, tokens, N_TOKENS, modes[i].chunk, gpu,
+                              greedy))
+                break;
+            compare_routing(label, &gpu_log, &ref_log, fm.m, excused);
+            compare_logits(label, V, ref, gpu, greedy, excused);
+        }
+    }
+    free(ref);
+    free(gpu);
+    routing_log_free(&gpu_log);
+    routing_log_free(&ref_log);
+    fwd_close(&fm);
+}
+
+/* Models the GPU refuses: each case makes one shape it cannot run. */
+static void test_refused_shapes(rt_device *dev)
+{
+    static const struct {
+        const char *file;
+        const char *const args[7];
+        const char *reason; /* in the error line */
+    } cases[] = {
+        {"odd-rank.gguf",
+         {"--preset", "tiny", "--kv-lora-rank", "33", NULL},
+         "must be even"},
+        {"nine-used.gguf",
+         {"--preset", "tiny", "--n-expert", "16", "--n-expert-used", "9", NULL},
+         "9 used per token"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char path[4200], err[512] = "";
+        snprintf(path, sizeof path, "%s/%s", out_dir, cases[i].file);
+        if (!generate(path, cases[i].args, "split", "f32"))
+            continue;
+        gguf_file *file = NULL;
+        model *m = NULL;
+        gpu_weights *w = NULL;
+        CHECK(gguf_open(path, &file, err, sizeof err) == DSVK_OK, "%s", err);
+        if (file)
+            CHECK(model_load(file, &m, err, sizeof err) == DSVK_OK, "%s", err);
+        if (m) {
+            dsvk_status status =
+                gpu_weights_create(dev, m, &w, err, sizeof err);
+            printf("%s: %s\n", cases[i].file, err);
+            CHECK(status == DSVK_ERROR_UNSUPPORTED && !w &&
+                      strstr(err, cases[i].reason),
+                  "%s: status %d, error '%s'", cases[i].file, (int)status, err);
+        }
+        gpu_weights_destroy(w);
+        model_free(m);
+        gguf_close(file);
+    }
+}
+
+int main(void)
+{
+    rt_device *dev = test_gpu_device();
+    const char *profile = getenv("DSVK_EMULATE");
+    /* Each profile its own directory: ctest may run both at once. */
+    snprintf(out_dir, sizeof out_dir, "%s-%s", DSVK_FORWARD_MODELS,
+             profile && *profile ? profile : "none");
+    mkdir(out_dir, 0755);
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
+        for (size_t l = 0; l < sizeof layouts / sizeof layouts[0]; l++)
+            for (size_t t = 0; t < sizeof types / sizeof types[0]; t++) {
+                char name[64], path[4200];
+                snprintf(name, sizeof name, "%s %s %s", shapes[s].name,
+                         layouts[l], types[t]);
+                snprintf(path, sizeof path, "%s/%s-%s-%s.gguf", out_dir,
+                         shapes[s].name, layouts[l], types[t]);
+                if (generate(path, shapes[s].args, layouts[l], types[t]))
+                    check_model(dev, path, name);
+            }
+    test_refused_shapes(dev);
+    return test_gpu_finish(dev, "forward_generated");
+}

@@ -1,0 +1,182 @@
+#include "test_forward_support.h"
+
+#include "testlib.h"
+
+#include <fcntl.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+bool routing_log_init(routing_log *log, const model *m, uint32_t n_ctx)
+{
+    *log = (routing_log){.n_layer = m->hp.n_layer,
+                         .n_ctx = n_ctx,
+                         .n_used = m->hp.n_expert_used,
+                         .n_expert = m->hp.n_expert};
+    size_t slots = (size_t)log->n_layer * n_ctx;
+    log->chosen = calloc(slots * log->n_used + 1, sizeof *log->chosen);
+    log->probs = calloc(slots * log->n_expert + 1, sizeof *log->probs);
+    log->margin = calloc(slots + 1, sizeof *log->margin);
+    log->seen = calloc(slots + 1, sizeof *log->seen);
+    return log->chosen && log->probs && log->margin && log->seen;
+}
+
+void routing_log_free(routing_log *log)
+{
+    free(log->chosen);
+    free(log->probs);
+    free(log->margin);
+    free(log->seen);
+    *log = (routing_log){0};
+}
+
+static size_t slot_of(routing_log *log, uint32_t layer, uint32_t position,
+                      uint32_t n_used)
+{
+    if (layer >= log->n_layer || position >= log->n_ctx ||
+        n_used != log->n_used)
+        return SIZE_MAX;
+    return (size_t)layer * log->n_ctx + position;
+}
+
+void routing_log_gpu(const forward_routing *r, void *user)
+{
+    routing_log *log = user;
+    size_t slot = slot_of(log, r->layer, r->position, r->n_used);
+    CHECK(slot != SIZE_MAX, "routing outside the log: layer %u position %u",
+          r->layer, r->position);
+    if (slot == SIZE_MAX)
+        return;
+    memcpy(log->chosen + slot * log->n_used, r->chosen,
+           r->n_used * sizeof *r->chosen);
+    log->seen[slot] = true;
+}
+
+void routing_log_ref(const ref_routing *r, void *user)
+{
+    routing_log *log = user;
+    size_t slot = slot_of(log, r->layer, r->position, r->n_used);
+    if (slot == SIZE_MAX || r->n_expert != log->n_expert)
+        return;
+    memcpy(log->chosen + slot * log->n_used, r->chosen,
+           r->n_used * sizeof *r->chosen);
+    memcpy(log->probs + slot * log->n_expert, r->probs,
+           r->n_expert * sizeof *r->probs);
+    log->margin[slot] = r->margin;
+    log->seen[slot] = true;
+}
+
+dsvk_status fwd_open(rt_device *dev, const char *path, forward_desc desc,
+                     routing_log *gpu_log, routing_log *ref_log, fwd_model *out,
+                     char *err, size_t err_size)
+{
+    *out = (fwd_model){0};
+    dsvk_status status = gguf_open(path, &out->file, err, err_size);
+    if (status == DSVK_OK)
+        status = model_load(out->file, &out->m, err, err_size);
+    if (status != DSVK_OK)
+        return status;
+    const uint32_t n_ctx = desc.n_ctx;
+    if ((gpu_log && !routing_log_init(gpu_log, out->m, n_ctx)) ||
+        (ref_log && !routing_log_init(ref_log, out->m, n_ctx))) {
+        snprintf(err, err_size, "out of memory for routing logs");
+        return DSVK_ERROR_OUT_OF_HOST_MEMORY;
+    }
+    if (gpu_log) {
+        desc.on_routing = routing_log_gpu;
+        desc.user = gpu_log;
+    }
+    status = gpu_weights_create(dev, out->m, &out->weights, err, err_size);
+    if (status == DSVK_OK)
+        status = forward_create(out->weights, &desc, &out->f, err, err_size);
+    const ref_desc rd = {.n_ctx = n_ctx,
+                         .on_routing = ref_log ? routing_log_ref : NULL,
+                         .user = ref_log};
+    if (status == DSVK_OK)
+        status = ref_create(out->m, &rd, &out->r, err, err_size);
+    return status;
+}
+
+void fwd_close(fwd_model *fm)
+{
+    ref_destroy(fm->r);
+    forward_destroy(fm->f);
+    gpu_weights_destroy(fm->weights);
+    model_free(fm->m);
+    gguf_close(fm->file);
+    *fm = (fwd_model){0};
+}
+
+bool fwd_eval_gpu(forward *f, uint32_t n_vocab, const uint32_t *tokens,
+                  uint32_t n, uint32_t chunk, float *logits, uint32_t *greedy)
+{
+    forward_reset(f);
+    if (!chunk)
+        chunk = n;
+    for (uint32_t at = 0; at < n; at += chunk) {
+        uint32_t count = n - at < chunk ? n - at : chunk;
+        dsvk_status status = forward_eval(
+            f, tokens + at, count, FORWARD_LOGITS_ALL,
+            logits + (size_t)at * n_vocab, greedy ? greedy + at : NULL);
+        CHECK(status == DSVK_OK, "forward_eval at %u: %s", at,
+              forward_error(f));
+        if (status != DSVK_OK)
+            return false;
+    }
+    CHECK(forward_position(f) == n, "position %u after %u tokens",
+          forward_position(f), n);
+    return true;
+}
+
+bool fwd_eval_ref(ref *r, const uint32_t *tokens, uint32_t n, float *logits)
+{
+    char err[256];
+    ref_reset(r);
+    dsvk_status status = ref_eval(r, tokens, n, logits, err, sizeof err);
+    CHECK(status == DSVK_OK, "ref_eval: %s", err);
+    return status == DSVK_OK;
+}
+
+double fwd_max_abs(const float *x, size_t n)
+{
+    double m = 0.0;
+    for (size_t i = 0; i < n; i++)
+        m = fmax(m, fabs((double)x[i]));
+    return m;
+}
+
+uint32_t fwd_argmax(const float *x, uint32_t n, double *gap)
+{
+    uint32_t best = 0;
+    for (uint32_t i = 1; i < n; i++)
+        if (x[i] > x[best])
+            best = i;
+    double second = -INFINITY;
+    for (uint32_t i = 0; i < n; i++)
+        if (i != best && x[i] > second)
+            second = x[i];
+    *gap = x[best] - second;
+    return best;
+}
+
+int fwd_run(const char *const *argv, const char *output_path)
+{
+    fflush(stdout);
+    fflush(stderr);
+    pid_t pid = fork();
+    if (pid == 0) {
+        int fd = open(output_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (fd >= 0) {
+            dup2(fd, 1);
+            dup2(fd, 2);
+        }
+        execv(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    int status = 0;
+    if (pid < 0 || waitpid(pid, &status, 0) != pid)
+        return -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}

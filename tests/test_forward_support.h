@@ -1,0 +1,62 @@
+/* Shared by the forward-pass tests: a model opened on the GPU and on the
+ * CPU reference, feeding a sequence in chunks, router logs from both, and
+ * running a program (gen-model, dsvk) as a child. */
+#ifndef DSVK_TEST_FORWARD_SUPPORT_H
+#define DSVK_TEST_FORWARD_SUPPORT_H
+
+#include "forward.h"
+#include "reference.h"
+
+/* A model file opened for both implementations. */
+typedef struct fwd_model {
+    gguf_file *file;
+    model *m;
+    gpu_weights *weights;
+    forward *f;
+    ref *r;
+} fwd_model;
+
+/* Router choices per MoE layer and position, from either implementation;
+ * margin and probs only from the reference. */
+typedef struct routing_log {
+    uint32_t n_layer, n_ctx, n_used, n_expert;
+    uint32_t *chosen; /* [n_layer][n_ctx][n_used] */
+    float *probs;     /* [n_layer][n_ctx][n_expert] */
+    float *margin;    /* [n_layer][n_ctx] */
+    bool *seen;       /* [n_layer][n_ctx] */
+} routing_log;
+
+bool routing_log_init(routing_log *log, const model *m, uint32_t n_ctx);
+void routing_log_free(routing_log *log);
+/* on_routing callbacks that fill a routing_log (user = the log). */
+void routing_log_gpu(const forward_routing *r, void *user);
+void routing_log_ref(const ref_routing *r, void *user);
+
+/* Opens path, loads the model and uploads it with desc (gpu_log: routes
+ * go there when not NULL) and creates the reference with n_ctx positions
+ * (ref_log likewise). Returns the status of the first failing step with
+ * its message in err; *out holds what was created (fwd_close frees it). */
+dsvk_status fwd_open(rt_device *dev, const char *path, forward_desc desc,
+                     routing_log *gpu_log, routing_log *ref_log, fwd_model *out,
+                     char *err, size_t err_size);
+void fwd_close(fwd_model *fm);
+
+/* Feeds tokens[0..n) from position 0 in chunks of `chunk` (0: all at
+ * once) into logits[n][n_vocab]; greedy[n] (may be NULL) gets the GPU's
+ * argmax. False (with a CHECK failure) on any error. */
+bool fwd_eval_gpu(forward *f, uint32_t n_vocab, const uint32_t *tokens,
+                  uint32_t n, uint32_t chunk, float *logits, uint32_t *greedy);
+/* The reference, all n tokens at once (its logits do not depend on the
+ * feeding). */
+bool fwd_eval_ref(ref *r, const uint32_t *tokens, uint32_t n, float *logits);
+
+/* Largest |x| of n values. */
+double fwd_max_abs(const float *x, size_t n);
+/* Index of the largest of n values and the gap to the second largest. */
+uint32_t fwd_argmax(const float *x, uint32_t n, double *gap);
+
+/* Runs argv (NULL-terminated) as a child with stdout and stderr going to
+ * output_path; returns its exit status, or -1 when it did not exit. */
+int fwd_run(const char *const *argv, const char *output_path);
+
+#endif

@@ -1,0 +1,222 @@
+/* The GPU forward pass on quantized models tools/gen-model writes at test
+ * time, against the CPU reference (host/reference.c). Shapes whose rows
+ * are multiples of 256, so the K-quants apply:
+ *   q4_0:          Q4_0, output Q6_K;
+ *   q4_k_m:        Q4_K, Q5_K attn_output (8 experts), Q6_K output and
+ *                  last-layer ffn_down, Q5_0 attn_k_b (rows of 32);
+ *   q4_k_m legacy: the same with one attn_kv_b (Q4_K), whose W_UK part the
+ *                  loader turns into F16;
+ *   q6_k v3:       V3 routing, query compression; Q6_K, Q8_0 attn_k_b.
+ * A 24-token sequence, past the models' YaRN original context (16), is fed
+ * whole (matmul products) and token by token (matvec products).
+ *
+ * Bound, as tests/test_forward_generated.c argues for the float types:
+ * max |dlogit| <= 1e-3 x max(1, max |reference logit|). The GPU decodes
+ * every block to the same f32 values as host/dequant.c (the op tests check
+ * this bit for bit), so quantization error is in both sides alike; they
+ * differ by f32 summation order and the f16 latent cache roundings it
+ * flips. The argmax must agree wherever the reference's top-2 gap exceeds
+ * twice the bound; a router choice may differ only at a near tie
+ * (reference margin < 1e-3), and that position is left out. */
+#include "test_forward_support.h"
+#include "testlib.h"
+#include "testlib_gpu.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define N_TOKENS 24u
+#define N_CTX 32u
+#define RELATIVE_BOUND 1e-3
+#define ROUTING_TIE 1e-3f
+
+static const char *const v2_k[] = {
+    "--preset", "tiny-v2-k", "--n-vocab",           "300", "--n-layer", "2",
+    "--n-ff",   "256",       "--yarn-original-ctx", "16",  NULL};
+static const char *const v3_k[] = {
+    "--preset", "tiny-v3-k", "--n-vocab", "300", "--yarn-original-ctx",
+    "16",       NULL};
+
+static const struct {
+    const char *name;
+    const char *const *shape;
+    const char *layout;
+    const char *type;
+    /* Types the file must hold, so each model tests what it claims. */
+    uint32_t expected_types[5];
+} models[] = {
+    {"q4_0", v2_k, "split", "q4_0", {DSVK_TYPE_Q4_0, DSVK_TYPE_Q6_K}},
+    {"q4_k_m",
+     v2_k,
+     "split",
+     "q4_k_m",
+     {DSVK_TYPE_Q4_K, DSVK_TYPE_Q5_K, DSVK_TYPE_Q6_K, DSVK_TYPE_Q5_0}},
+    {"q4_k_m legacy", v2_k, "legacy", "q4_k_m", {DSVK_TYPE_Q4_K}},
+    {"q6_k v3", v3_k, "split", "q6_k", {DSVK_TYPE_Q6_K, DSVK_TYPE_Q8_0}},
+};
+static const struct {
+    const char *name;
+    uint32_t chunk;
+} modes[] = {{"whole", 0}, {"token", 1}};
+
+static char out_dir[4096];
+
+static bool generate(const char *path, const char *const *shape,
+                     const char *layout, const char *type)
+{
+    const char *argv[64] = {DSVK_GEN_MODEL, "-o",     path, "--layout",
+                            layout,         "--type", type};
+    int argc = 7;
+    for (int i = 0; shape[i] && argc < 63; i++)
+        argv[argc++] = shape[i];
+    char log[4200];
+    snprintf(log, sizeof log, "%s/gen-model.log", out_dir);
+    int status = fwd_run(argv, log);
+    CHECK(status == 0, "gen-model for %s exited with %d (see %s)", path, status,
+          log);
+    return status == 0;
+}
+
+static bool holds_type(const gguf_file *f, uint32_t type)
+{
+    for (uint64_t i = 0; i < gguf_tensor_count(f); i++)
+        if (gguf_tensor_at(f, i)->type == type)
+            return true;
+    return false;
+}
+
+static bool same_set(const uint32_t *a, const uint32_t *b, uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i++) {
+        bool found = false;
+        for (uint32_t j = 0; j < n; j++)
+            found = found || a[i] == b[j];
+        if (!found)
+            return false;
+    }
+    return true;
+}
+
+/* Leaves out positions where the routers chose differently at a near
+ * tie; a clearer difference fails. */
+static void compare_routing(const char *label, const routing_log *gpu,
+                            const routing_log *ref, const model *m,
+                            bool *excused)
+{
+    for (uint32_t layer = m->hp.n_layer_dense_lead; layer < m->hp.n_layer;
+         layer++)
+        for (uint32_t pos = 0; pos < N_TOKENS; pos++) {
+            size_t slot = (size_t)layer * gpu->n_ctx + pos;
+            CHECK(gpu->seen[slot], "%s: no routing for layer %u position %u",
+                  label, layer, pos);
+            if (same_set(gpu->chosen + slot * gpu->n_used,
+                         ref->chosen + slot * ref->n_used, gpu->n_used))
+                continue;
+            CHECK(ref->margin[slot] < ROUTING_TIE,
+                  "%s: layer %u position %u: routing differs from the "
+                  "reference's at margin %.3g",
+                  label, layer, pos, ref->margin[slot]);
+            excused[pos] = true;
+        }
+}
+
+static void compare_logits(const char *label, uint32_t V, const float *ref,
+                           const float *gpu, const bool *excused)
+{
+    const double bound =
+        RELATIVE_BOUND * fmax(1.0, fwd_max_abs(ref, (size_t)N_TOKENS * V));
+    double max_abs = 0, sum_sq = 0;
+    uint32_t compared = 0, checked = 0, mismatched = 0, same = 0;
+    for (uint32_t t = 0; t < N_TOKENS; t++) {
+        if (excused[t])
+            continue;
+        const float *want = ref + (size_t)t * V, *got = gpu + (size_t)t * V;
+        compared++;
+        for (uint32_t v = 0; v < V; v++) {
+            double d = fabs((double)got[v] - want[v]);
+            max_abs = isnan(d) ? INFINITY : fmax(max_abs, d);
+            sum_sq += d * d;
+        }
+        double gap, unused;
+        uint32_t best = fwd_argmax(want, V, &gap);
+        bool agree = best == fwd_argmax(got, V, &unused);
+        same += agree;
+        if (gap > 2 * bound) {
+            checked++;
+            mismatched += !agree;
+        }
+    }
+    double rms = compared ? sqrt(sum_sq / ((double)compared * V)) : 0;
+    printf("%-24s max |dlogit| %.2e (<= %.2e) rms %.2e, argmax %u/%u "
+           "past ties (%u/%u in all), %u of %u rows\n",
+           label, max_abs, bound, rms, checked - mismatched, checked, same,
+           compared, compared, N_TOKENS);
+    CHECK(compared * 10 >= N_TOKENS * 9, "%s: only %u rows compared", label,
+          compared);
+    CHECK(max_abs <= bound, "%s: max |dlogit| %.3g exceeds %.3g", label,
+          max_abs, bound);
+    CHECK(mismatched == 0, "%s: %u argmax mismatches", label, mismatched);
+}
+
+static void check_model(rt_device *dev, size_t index, const char *path)
+{
+    const char *name = models[index].name;
+    char err[512];
+    fwd_model fm;
+    routing_log gpu_log, ref_log;
+    dsvk_status status = fwd_open(dev, path, (forward_desc){.n_ctx = N_CTX},
+                                  &gpu_log, &ref_log, &fm, err, sizeof err);
+    CHECK(status == DSVK_OK, "%s: %s", name, err);
+    for (int i = 0; fm.file && i < 5 && models[index].expected_types[i]; i++)
+        CHECK(holds_type(fm.file, models[index].expected_types[i]),
+              "%s: no %s tensor", name,
+              gguf_type_name(models[index].expected_types[i]));
+    const uint32_t V = fm.m ? fm.m->hp.n_vocab : 0;
+    float *ref = malloc((size_t)N_TOKENS * V * sizeof *ref);
+    float *gpu = malloc((size_t)N_TOKENS * V * sizeof *gpu);
+    uint32_t tokens[N_TOKENS];
+    test_rng rng = test_rng_seed(7);
+    for (uint32_t i = 0; i < N_TOKENS; i++)
+        tokens[i] = (uint32_t)test_rng_uniform(&rng, 0, (float)V);
+    if (status == DSVK_OK && ref && gpu &&
+        fwd_eval_ref(fm.r, tokens, N_TOKENS, ref)) {
+        for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++) {
+            char label[96];
+            snprintf(label, sizeof label, "%s %s", name, modes[i].name);
+            bool excused[N_TOKENS] = {0};
+            memset(gpu_log.seen, 0,
+                   (size_t)gpu_log.n_layer * gpu_log.n_ctx *
+                       sizeof *gpu_log.seen);
+            if (!fwd_eval_gpu(fm.f, V, tokens, N_TOKENS, modes[i].chunk, gpu,
+                              NULL))
+                break;
+            compare_routing(label, &gpu_log, &ref_log, fm.m, excused);
+            compare_logits(label, V, ref, gpu, excused);
+        }
+    }
+    free(ref);
+    free(gpu);
+    routing_log_free(&gpu_log);
+    routing_log_free(&ref_log);
+    fwd_close(&fm);
+}
+
+int main(void)
+{
+    rt_device *dev = test_gpu_device();
+    const char *profile = getenv("DSVK_EMULATE");
+    /* Each profile its own directory: ctest may run both at once. */
+    snprintf(out_dir, sizeof out_dir, "%s-%s", DSVK_QUANT_MODELS,
+             profile && *profile ? profile : "none");
+    mkdir(out_dir, 0755);
+    for (size_t i = 0; i < sizeof models / sizeof models[0]; i++) {
+        char path[4200];
+        snprintf(path, sizeof path, "%s/%s-%s.gguf", out_dir, models[i].type,
+                 models[i].layout);
+        if (generate(path, models[i].shape, models[i].layout, models[i].type))
+            check_model(dev, i, path);
+    }
+    return test_gpu_finish(dev, "quant_forward");
+}
