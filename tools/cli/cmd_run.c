@@ -337,8 +337,13 @@ int cmd_run(int argc, char **argv)
                     m.info.name, m.info.n_params);
         size_t n_tokens = 0;
         dsvk_token *tokens = NULL;
-        if (prompt_tokens(&o, &m, text, len, &tokens, &n_tokens))
+        if (prompt_tokens(&o, &m, text, len, &tokens, &n_tokens)) {
+            /* The demo shows its prompt, so the output reads as one text
+             * (with -m, stdout stays the continuation alone). */
+            if (!o.model)
+                fputs(text, stdout);
             code = generate(&o, &m, tokens, n_tokens, sampler, settings.seed);
+        }
         free(tokens);
     }
     free(file_text);
