@@ -5,6 +5,8 @@
 if(TARGET dsvk_shared AND NOT DSVK_SANITIZE)
   add_test(NAME package
            COMMAND ${DSVK_TEST_DIR}/package/check.sh ${CMAKE_BINARY_DIR}
-                   ${CMAKE_INSTALL_LIBDIR} ${CMAKE_C_COMPILER})
-  set_tests_properties(package PROPERTIES LABELS package TIMEOUT 120)
+                   ${CMAKE_INSTALL_LIBDIR} ${CMAKE_C_COMPILER}
+                   $<TARGET_FILE:gen-model>)
+  # gpu too: the example runs a model on the Vulkan device.
+  set_tests_properties(package PROPERTIES LABELS "package;gpu" TIMEOUT 180)
 endif()

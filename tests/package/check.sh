@@ -3,12 +3,17 @@
 # application would: builds tests/package/consumer.c through pkg-config and
 # through find_package(dsvk), against libdsvk.so and libdsvk.a, runs the
 # programs, and checks that both libraries expose nothing but dsvk_*.
-#   check.sh BUILD_DIR LIBDIR C_COMPILER   (LIBDIR: CMAKE_INSTALL_LIBDIR)
+# Then builds the README's example, tools/examples/generate.c, both ways
+# against the shared library and runs it on a model made by gen-model.
+#   check.sh BUILD_DIR LIBDIR C_COMPILER GEN_MODEL
+#   (LIBDIR: CMAKE_INSTALL_LIBDIR; GEN_MODEL: the gen-model program)
 set -euo pipefail
 build=$1
 libdir_rel=$2
 cc=$3
+gen_model=$4
 here=$(cd "$(dirname "$0")" && pwd)
+example=$here/../../tools/examples/generate.c
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -65,12 +70,15 @@ read -ra static_a <<<"${static_libs/-ldsvk/-l:libdsvk.a}"
     "${cflags_a[@]}" "${libs_a[@]}" -Wl,-rpath,"$libdir" -ldl
 "$cc" -std=c17 -o "$tmp/pc_static" "$here/consumer.c" /usr/include/volk.c \
     "${cflags_a[@]}" "${static_a[@]}" -ldl
+"$cc" -std=c17 -o "$tmp/pc_generate" "$example" "${cflags_a[@]}" \
+    "${libs_a[@]}" -Wl,-rpath,"$libdir"
 "$tmp/pc_shared"
 "$tmp/pc_static"
 
 # find_package(dsvk): dsvk::dsvk and dsvk::dsvk_static.
 cmake -S "$here" -B "$tmp/cmake" -DCMAKE_PREFIX_PATH="$prefix" \
-    -DCMAKE_C_COMPILER="$cc" -DCMAKE_BUILD_TYPE=Release >/dev/null
+    -DCMAKE_C_COMPILER="$cc" -DCMAKE_BUILD_TYPE=Release \
+    -DDSVK_EXAMPLE="$example" >/dev/null
 cmake --build "$tmp/cmake" >/dev/null
 "$tmp/cmake/consumer_shared"
 "$tmp/cmake/consumer_static"
@@ -84,5 +92,14 @@ for exe in "$tmp/pc_static" "$tmp/cmake/consumer_static"; do
     if readelf -d "$exe" | grep -q 'NEEDED.*libdsvk'; then
         fail "$exe loads libdsvk.so although linked statically"
     fi
+done
+# The example, as a user runs it: a reply streamed from a real model.
+"$gen_model" --preset tiny -o "$tmp/tiny.gguf" >/dev/null
+for exe in "$tmp/pc_generate" "$tmp/cmake/generate"; do
+    "$exe" "$tmp/tiny.gguf" "Hello there" 8 deepseek3 >/dev/null \
+        2>"$tmp/generate.err" || fail "$exe failed: $(cat "$tmp/generate.err")"
+    grep -Eq '^[0-9]+ prompt tokens at [0-9.]+ tokens/s, [0-9]+ generated' \
+        "$tmp/generate.err" || fail "$exe printed no speed line"
+    echo "package: $(basename "$exe"): $(tail -n 1 "$tmp/generate.err")"
 done
 echo "package: ok"
