@@ -26,11 +26,13 @@ cmake --build "$build" -j "$jobs"
 ctest --test-dir "$build" --output-on-failure -j "$jobs"
 
 # Sanitizers: everything that runs without a GPU (ctest label "host"),
-# including the replay of tests/fuzz-corpus. GPU tests are left out: the
-# Vulkan driver and validation layer are not built with ASan.
+# including the replay of tests/fuzz-corpus, and the 100-fold load/fail/
+# unload test of the public API (label "leaks"), whose host memory
+# LeakSanitizer checks. Other GPU tests are left out: they would mostly
+# exercise the Vulkan driver, which is not built with ASan.
 cmake -S . -B "$build/asan" -DDSVK_WERROR=ON -DDSVK_SANITIZE=ON
 cmake --build "$build/asan" -j "$jobs"
-ctest --test-dir "$build/asan" -L host --output-on-failure -j "$jobs"
+ctest --test-dir "$build/asan" -L 'host|leaks' --output-on-failure -j "$jobs"
 
 # Fuzzing (clang, libFuzzer, ASan+UBSan): each target starts from its seeds
 # in tests/fuzz-corpus and from what earlier runs in this build folder
