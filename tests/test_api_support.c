@@ -1,46 +1,18 @@
 #include "test_api_support.h"
+#include "api_device_desc.h"
 #include "testlib.h"
+#include "testlib_gpu.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-/* Counted in the logger so that messages from vkDestroyDevice and
- * vkDestroyInstance (objects left alive) count too. */
-static unsigned validation_messages;
-
-static void log_line(void *user, const char *message)
-{
-    (void)user;
-    if (strncmp(message, "validation ", 11) == 0)
-        validation_messages++;
-    fprintf(stderr, "dsvk: %s\n", message);
-}
-
-static bool env_on(const char *name)
-{
-    const char *value = getenv(name);
-    return value && *value && strcmp(value, "0") != 0;
-}
-
+/* The same settings as the runtime tests (DSVK_DEVICE, DSVK_EMULATE,
+ * DSVK_VALIDATION) and the same validation-message counter. */
 dsvk_context_desc test_api_desc(void)
 {
-    dsvk_context_desc desc = {.log = log_line};
-    const char *device = getenv("DSVK_DEVICE");
-    if (device && *device) {
-        char *end;
-        long index = strtol(device, &end, 10);
-        if (*end || index < 0) {
-            fprintf(stderr, "DSVK_DEVICE=%s is not a device index\n", device);
-            exit(1);
-        }
-        desc.device = DSVK_DEVICE_INDEX(index);
-    }
-    const char *emulate = getenv("DSVK_EMULATE");
-    if (emulate && dsvk_emulation_from_name(emulate, &desc.emulation)) {
-        fprintf(stderr, "DSVK_EMULATE=%s is not none or baseline\n", emulate);
-        exit(1);
-    }
-    desc.validation = env_on("DSVK_VALIDATION");
+    const rt_device_desc device = test_gpu_desc();
+    dsvk_context_desc desc;
+    api_context_desc_from_device(&device, &desc);
     return desc;
 }
 
@@ -59,7 +31,7 @@ dsvk_context *test_api_context(const dsvk_context_desc *desc)
         exit(1);
     }
     if (desc->validation && !dsvk_context_validation_active(ctx) &&
-        !env_on("DSVK_VALIDATION_OPTIONAL")) {
+        !test_env_on("DSVK_VALIDATION_OPTIONAL")) {
         fprintf(stderr, "DSVK_VALIDATION=1 but the validation layer is not "
                         "installed (DSVK_VALIDATION_OPTIONAL=1 runs without "
                         "it)\n");
@@ -67,11 +39,6 @@ dsvk_context *test_api_context(const dsvk_context_desc *desc)
         exit(1);
     }
     return ctx;
-}
-
-unsigned test_api_validation_messages(void)
-{
-    return validation_messages;
 }
 
 dsvk_model *test_api_load(dsvk_context *ctx, const char *path)
@@ -88,7 +55,7 @@ dsvk_model *test_api_load(dsvk_context *ctx, const char *path)
 int test_api_finish(dsvk_context *ctx, const char *suite)
 {
     dsvk_context_destroy(ctx);
-    CHECK(validation_messages == 0, "%u validation messages",
-          validation_messages);
+    CHECK(test_gpu_validation_messages() == 0, "%u validation messages",
+          test_gpu_validation_messages());
     return test_finish(suite);
 }

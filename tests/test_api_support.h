@@ -17,9 +17,6 @@ dsvk_context_desc test_api_desc(void);
  * (unless DSVK_VALIDATION_OPTIONAL=1). */
 dsvk_context *test_api_context(const dsvk_context_desc *desc);
 
-/* Validation messages seen by every context made from test_api_desc. */
-unsigned test_api_validation_messages(void);
-
 /* Loads a model (fixture path) with default options; exits with 1 on
  * failure. */
 dsvk_model *test_api_load(dsvk_context *ctx, const char *path);

@@ -92,3 +92,9 @@ char *test_read_file(const char *path, size_t *size)
     fclose(f);
     return buf;
 }
+
+bool test_env_on(const char *name)
+{
+    const char *value = getenv(name);
+    return value && *value && strcmp(value, "0") != 0;
+}

@@ -44,4 +44,8 @@ double test_max_abs_diff(const float *a, const float *b, size_t n);
 /* Reads a whole file into malloc'd memory (NUL-terminated); NULL on error. */
 char *test_read_file(const char *path, size_t *size);
 
+/* True when the environment variable is set to something other than "" or
+ * "0" (DSVK_VALIDATION=1 and the like). */
+bool test_env_on(const char *name);
+
 #endif

@@ -16,12 +16,6 @@ static void log_line(void *user, const char *message)
     fprintf(stderr, "dsvk: %s\n", message);
 }
 
-static bool env_on(const char *name)
-{
-    const char *value = getenv(name);
-    return value && *value && strcmp(value, "0") != 0;
-}
-
 rt_device_desc test_gpu_desc(void)
 {
     rt_device_desc desc = {.device_index = -1, .log = log_line};
@@ -40,7 +34,7 @@ rt_device_desc test_gpu_desc(void)
         fprintf(stderr, "DSVK_EMULATE=%s is not none or baseline\n", emulate);
         exit(1);
     }
-    desc.validation = env_on("DSVK_VALIDATION");
+    desc.validation = test_env_on("DSVK_VALIDATION");
     return desc;
 }
 
@@ -65,7 +59,7 @@ rt_device *test_gpu_create(const rt_device_desc *desc)
         exit(1);
     }
     if (desc->validation && !rt_device_validation_active(dev)) {
-        if (!env_on("DSVK_VALIDATION_OPTIONAL")) {
+        if (!test_env_on("DSVK_VALIDATION_OPTIONAL")) {
             fprintf(stderr, "DSVK_VALIDATION=1 but the validation layer is "
                             "not installed (set DSVK_VALIDATION_OPTIONAL=1 "
                             "to run without it)\n");
@@ -78,6 +72,11 @@ rt_device *test_gpu_create(const rt_device_desc *desc)
            rt_device_caps(dev)->name, rt_emulation_name(desc->emulate),
            rt_device_validation_active(dev) ? "on" : "off");
     return dev;
+}
+
+unsigned test_gpu_validation_messages(void)
+{
+    return validation_messages;
 }
 
 int test_gpu_finish(rt_device *dev, const char *suite)

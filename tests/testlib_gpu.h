@@ -30,6 +30,10 @@ rt_device *test_gpu_create(const rt_device_desc *desc);
 /* Destroys the device (NULL is fine), fails the test if the validation
  * layer reported anything on any device so far, and returns
  * test_finish(suite). */
+/* Validation messages (errors and warnings) logged so far by devices made
+ * from test_gpu_desc(), including those of device destruction. */
+unsigned test_gpu_validation_messages(void);
+
 int test_gpu_finish(rt_device *dev, const char *suite);
 
 #endif

@@ -80,22 +80,6 @@ bool cli_device_option(int argc, char **argv, int *i, rt_device_desc *desc,
     return true;
 }
 
-void cli_context_desc(const rt_device_desc *device, dsvk_context_desc *out)
-{
-    *out = (dsvk_context_desc){
-        .device = device->device_index < 0
-                      ? DSVK_DEVICE_BEST
-                      : DSVK_DEVICE_INDEX(device->device_index),
-        .validation = device->validation,
-        .pipeline_cache_dir = device->pipeline_cache_dir,
-        .log = device->log,
-        .log_user = device->log_user,
-    };
-    /* Both enums have the same names; cli_device_desc accepted this one. */
-    dsvk_emulation_from_name(rt_emulation_name(device->emulate),
-                             &out->emulation);
-}
-
 char *cli_read_file(const char *path, size_t *size)
 {
     FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");

@@ -25,11 +25,6 @@ bool cli_device_desc(rt_device_desc *desc);
 bool cli_device_option(int argc, char **argv, int *i, rt_device_desc *desc,
                        bool *ok);
 
-/* The same settings as a public-API context desc, for the commands built
- * on include/dsvk.h (run, chat, bench): from a desc that cli_device_desc
- * and cli_device_option filled. */
-void cli_context_desc(const rt_device_desc *device, dsvk_context_desc *out);
-
 /* Reads a whole file (or stdin for "-") into malloc'd memory with a NUL
  * after its *size bytes; NULL (errno set) when it cannot be read. */
 char *cli_read_file(const char *path, size_t *size);

@@ -1,4 +1,6 @@
 #include "open_model.h"
+
+#include "api_device_desc.h"
 #include "common.h"
 #include "progress.h"
 
@@ -25,7 +27,7 @@ bool open_model_load(open_model *m, const rt_device_desc *device,
 {
     *m = (open_model){0};
     dsvk_context_desc ctx_desc;
-    cli_context_desc(device, &ctx_desc);
+    api_context_desc_from_device(device, &ctx_desc);
     char err[512] = "";
     if (dsvk_context_create(&ctx_desc, &m->ctx, err, sizeof err) != DSVK_OK) {
         cli_error("%s", err);
