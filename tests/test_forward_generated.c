@@ -32,9 +32,6 @@
 #define N_TOKENS 40u
 #define N_CTX 64u
 #define RELATIVE_BOUND 1e-3
-/* Router decisions closer than this may go either way between two f32
- * implementations (their probabilities differ by ~1e-6). */
-#define ROUTING_TIE 1e-3f
 
 static const char *const v2_lite_like[] = {"--preset",
                                            "tiny",
@@ -100,86 +97,6 @@ static bool generate(const char *path, const char *const *shape,
     return status == 0;
 }
 
-static bool same_set(const uint32_t *a, const uint32_t *b, uint32_t n)
-{
-    for (uint32_t i = 0; i < n; i++) {
-        bool found = false;
-        for (uint32_t j = 0; j < n; j++)
-            found = found || a[i] == b[j];
-        if (!found)
-            return false;
-    }
-    return true;
-}
-
-/* Marks positions where the GPU's router chose other experts than the
- * reference's at a near tie; any clearer difference fails. */
-static void compare_routing(const char *label, const routing_log *gpu,
-                            const routing_log *ref, const model *m,
-                            bool *excused)
-{
-    for (uint32_t layer = m->hp.n_layer_dense_lead; layer < m->hp.n_layer;
-         layer++)
-        for (uint32_t pos = 0; pos < N_TOKENS; pos++) {
-            size_t slot = (size_t)layer * gpu->n_ctx + pos;
-            CHECK(gpu->seen[slot], "%s: no routing for layer %u position %u",
-                  label, layer, pos);
-            if (same_set(gpu->chosen + slot * gpu->n_used,
-                         ref->chosen + slot * ref->n_used, gpu->n_used))
-                continue;
-            printf("  %s: layer %u position %u chose other experts (margin "
-                   "%.2e)\n",
-                   label, layer, pos, ref->margin[slot]);
-            CHECK(ref->margin[slot] < ROUTING_TIE,
-                  "%s: layer %u position %u: routing differs from the "
-                  "reference's at margin %.3g",
-                  label, layer, pos, ref->margin[slot]);
-            excused[pos] = true;
-        }
-}
-
-static void compare_logits(const char *label, uint32_t n_vocab,
-                           const float *ref, const float *gpu,
-                           const uint32_t *greedy, const bool *excused)
-{
-    const double bound =
-        RELATIVE_BOUND *
-        fmax(1.0, fwd_max_abs(ref, (size_t)N_TOKENS * n_vocab));
-    double max_abs = 0.0, sum_sq = 0.0;
-    uint32_t checked = 0, mismatched = 0, compared = 0, wrong_greedy = 0;
-    for (uint32_t t = 0; t < N_TOKENS; t++) {
-        const float *want = ref + (size_t)t * n_vocab;
-        const float *got = gpu + (size_t)t * n_vocab;
-        double gap, unused;
-        uint32_t best = fwd_argmax(want, n_vocab, &gap);
-        uint32_t ours = fwd_argmax(got, n_vocab, &unused);
-        wrong_greedy += greedy[t] != ours;
-        if (excused[t])
-            continue;
-        compared++;
-        for (uint32_t v = 0; v < n_vocab; v++) {
-            double d = fabs((double)got[v] - want[v]);
-            max_abs = isnan(d) ? INFINITY : fmax(max_abs, d);
-            sum_sq += d * d;
-        }
-        if (gap > 2 * bound) {
-            checked++;
-            mismatched += best != ours;
-        }
-    }
-    double rms = compared ? sqrt(sum_sq / ((double)compared * n_vocab)) : 0;
-    printf("%-30s max %.2e (<= %.2e) rms %.2e argmax %u/%u\n", label, max_abs,
-           bound, rms, checked - mismatched, checked);
-    CHECK(compared * 10 >= N_TOKENS * 9, "%s: only %u rows compared", label,
-          compared);
-    CHECK(max_abs <= bound, "%s: max |dlogit| %.3g exceeds %.3g", label,
-          max_abs, bound);
-    CHECK(mismatched == 0, "%s: %u argmax mismatches", label, mismatched);
-    CHECK(wrong_greedy == 0,
-          "%s: the GPU's argmax differs from its logits' in %u rows", label,
-          wrong_greedy);
-}
-
 static void check_model(rt_device *dev, const char *path, const char *name)
 {
     char err[512];
@@ -207,8 +124,10 @@ static void check_model(rt_device *dev, const char *path, const char *name)
             if (!fwd_eval_gpu(fm.f, V, tokens, N_TOKENS, modes[i].chunk, gpu,
                               greedy))
                 break;
-            compare_routing(label, &gpu_log, &ref_log, fm.m, excused);
-            compare_logits(label, V, ref, gpu, greedy, excused);
+            fwd_compare_routing(label, &gpu_log, &ref_log, fm.m, N_TOKENS,
+                                excused);
+            fwd_compare_logits(label, V, N_TOKENS, RELATIVE_BOUND, ref, gpu,
+                               greedy, excused);
         }
     }
     free(ref);

@@ -59,4 +59,24 @@ uint32_t fwd_argmax(const float *x, uint32_t n, double *gap);
  * output_path; returns its exit status, or -1 when it did not exit. */
 int fwd_run(const char *const *argv, const char *output_path);
 
+/* Router decisions closer than this may go either way between two f32
+ * implementations (their probabilities differ by ~1e-6). */
+#define FWD_ROUTING_TIE 1e-3f
+
+/* Marks in excused[] the positions < n_tokens where the GPU's router chose
+ * other experts than the reference's at a near tie (margin below
+ * FWD_ROUTING_TIE); any clearer difference fails. */
+void fwd_compare_routing(const char *label, const routing_log *gpu,
+                         const routing_log *ref, const model *m,
+                         uint32_t n_tokens, bool *excused);
+
+/* Compares n_tokens rows of GPU logits with the reference's, leaving out
+ * excused rows: max |dlogit| <= relative_bound * max(1, max |logit|), and
+ * the same argmax wherever the reference's top-2 gap exceeds twice that;
+ * greedy (the GPU's own argmax per row, or NULL) must match its logits. */
+void fwd_compare_logits(const char *label, uint32_t n_vocab, uint32_t n_tokens,
+                        double relative_bound, const float *ref,
+                        const float *gpu, const uint32_t *greedy,
+                        const bool *excused);
+
 #endif

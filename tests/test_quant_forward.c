@@ -30,7 +30,6 @@
 #define N_TOKENS 24u
 #define N_CTX 32u
 #define RELATIVE_BOUND 1e-3
-#define ROUTING_TIE 1e-3f
 
 static const char *const v2_k[] = {
     "--preset", "tiny-v2-k", "--n-vocab",           "300", "--n-layer", "2",
@@ -87,79 +86,6 @@ static bool holds_type(const gguf_file *f, uint32_t type)
     return false;
 }
 
-static bool same_set(const uint32_t *a, const uint32_t *b, uint32_t n)
-{
-    for (uint32_t i = 0; i < n; i++) {
-        bool found = false;
-        for (uint32_t j = 0; j < n; j++)
-            found = found || a[i] == b[j];
-        if (!found)
-            return false;
-    }
-    return true;
-}
-
-/* Leaves out positions where the routers chose differently at a near
- * tie; a clearer difference fails. */
-static void compare_routing(const char *label, const routing_log *gpu,
-                            const routing_log *ref, const model *m,
-                            bool *excused)
-{
-    for (uint32_t layer = m->hp.n_layer_dense_lead; layer < m->hp.n_layer;
-         layer++)
-        for (uint32_t pos = 0; pos < N_TOKENS; pos++) {
-            size_t slot = (size_t)layer * gpu->n_ctx + pos;
-            CHECK(gpu->seen[slot], "%s: no routing for layer %u position %u",
-                  label, layer, pos);
-            if (same_set(gpu->chosen + slot * gpu->n_used,
-                         ref->chosen + slot * ref->n_used, gpu->n_used))
-                continue;
-            CHECK(ref->margin[slot] < ROUTING_TIE,
-                  "%s: layer %u position %u: routing differs from the "
-                  "reference's at margin %.3g",
-                  label, layer, pos, ref->margin[slot]);
-            excused[pos] = true;
-        }
-}
-
-static void compare_logits(const char *label, uint32_t V, const float *ref,
-                           const float *gpu, const bool *excused)
-{
-    const double bound =
-        RELATIVE_BOUND * fmax(1.0, fwd_max_abs(ref, (size_t)N_TOKENS * V));
-    double max_abs = 0, sum_sq = 0;
-    uint32_t compared = 0, checked = 0, mismatched = 0, same = 0;
-    for (uint32_t t = 0; t < N_TOKENS; t++) {
-        if (excused[t])
-            continue;
-        const float *want = ref + (size_t)t * V, *got = gpu + (size_t)t * V;
-        compared++;
-        for (uint32_t v = 0; v < V; v++) {
-            double d = fabs((double)got[v] - want[v]);
-            max_abs = isnan(d) ? INFINITY : fmax(max_abs, d);
-            sum_sq += d * d;
-        }
-        double gap, unused;
-        uint32_t best = fwd_argmax(want, V, &gap);
-        bool agree = best == fwd_argmax(got, V, &unused);
-        same += agree;
-        if (gap > 2 * bound) {
-            checked++;
-            mismatched += !agree;
-        }
-    }
-    double rms = compared ? sqrt(sum_sq / ((double)compared * V)) : 0;
-    printf("%-24s max |dlogit| %.2e (<= %.2e) rms %.2e, argmax %u/%u "
-           "past ties (%u/%u in all), %u of %u rows\n",
-           label, max_abs, bound, rms, checked - mismatched, checked, same,
-           compared, compared, N_TOKENS);
-    CHECK(compared * 10 >= N_TOKENS * 9, "%s: only %u rows compared", label,
-          compared);
-    CHECK(max_abs <= bound, "%s: max |dlogit| %.3g exceeds %.3g", label,
-          max_abs, bound);
-    CHECK(mismatched == 0, "%s: %u argmax mismatches", label, mismatched);
-}
-
 static void check_model(rt_device *dev, size_t index, const char *path)
 {
     const char *name = models[index].name;
@@ -192,8 +118,10 @@ static void check_model(rt_device *dev, size_t index, const char *path)
             if (!fwd_eval_gpu(fm.f, V, tokens, N_TOKENS, modes[i].chunk, gpu,
                               NULL))
                 break;
-            compare_routing(label, &gpu_log, &ref_log, fm.m, excused);
-            compare_logits(label, V, ref, gpu, excused);
+            fwd_compare_routing(label, &gpu_log, &ref_log, fm.m, N_TOKENS,
+                                excused);
+            fwd_compare_logits(label, V, N_TOKENS, RELATIVE_BOUND, ref, gpu,
+                               NULL, excused);
         }
     }
     free(ref);
