@@ -72,10 +72,7 @@ static const struct {
 } shapes[] = {{"v2-lite-like", v2_lite_like}, {"v3-like", v3_like}};
 static const char *const layouts[] = {"split", "legacy"};
 static const char *const types[] = {"f32", "f16", "bf16", "q8_0"};
-static const struct {
-    const char *name;
-    uint32_t chunk;
-} modes[] = {{"whole", 0}, {"token", 1}, {"chunk5", 5}};
+static const fwd_mode modes[] = {{"whole", 0}, {"token", 1}, {"chunk5", 5}};
 
 static char out_dir[4096];
 
@@ -105,33 +102,10 @@ static void check_model(rt_device *dev, const char *path, const char *name)
     dsvk_status status = fwd_open(dev, path, (forward_desc){.n_ctx = N_CTX},
                                   &gpu_log, &ref_log, &fm, err, sizeof err);
     CHECK(status == DSVK_OK, "%s: %s", name, err);
-    const uint32_t V = fm.m ? fm.m->hp.n_vocab : 0;
-    float *ref = malloc((size_t)N_TOKENS * V * sizeof *ref);
-    float *gpu = malloc((size_t)N_TOKENS * V * sizeof *gpu);
-    uint32_t tokens[N_TOKENS], greedy[N_TOKENS];
-    test_rng rng = test_rng_seed(42);
-    for (uint32_t i = 0; i < N_TOKENS; i++)
-        tokens[i] = (uint32_t)test_rng_uniform(&rng, 0, (float)V);
-    if (status == DSVK_OK && ref && gpu &&
-        fwd_eval_ref(fm.r, tokens, N_TOKENS, ref)) {
-        for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++) {
-            char label[96];
-            snprintf(label, sizeof label, "%s %s", name, modes[i].name);
-            bool excused[N_TOKENS] = {0};
-            memset(gpu_log.seen, 0,
-                   (size_t)gpu_log.n_layer * gpu_log.n_ctx *
-                       sizeof *gpu_log.seen);
-            if (!fwd_eval_gpu(fm.f, V, tokens, N_TOKENS, modes[i].chunk, gpu,
-                              greedy))
-                break;
-            fwd_compare_routing(label, &gpu_log, &ref_log, fm.m, N_TOKENS,
-                                excused);
-            fwd_compare_logits(label, V, N_TOKENS, RELATIVE_BOUND, ref, gpu,
-                               greedy, excused);
-        }
-    }
-    free(ref);
-    free(gpu);
+    if (status == DSVK_OK)
+        fwd_compare_modes(&fm, &gpu_log, &ref_log, name, modes,
+                          sizeof modes / sizeof modes[0], N_TOKENS, 42,
+                          RELATIVE_BOUND, true);
     routing_log_free(&gpu_log);
     routing_log_free(&ref_log);
     fwd_close(&fm);

@@ -261,3 +261,44 @@ void fwd_compare_logits(const char *label, uint32_t n_vocab, uint32_t n_tokens,
           "%s: the GPU's argmax differs from its logits' in %u rows", label,
           wrong_greedy);
 }
+
+void fwd_compare_modes(const fwd_model *fm, routing_log *gpu_log,
+                       const routing_log *ref_log, const char *name,
+                       const fwd_mode *modes, size_t n_modes, uint32_t n_tokens,
+                       uint64_t seed, double relative_bound, bool check_greedy)
+{
+    const uint32_t V = fm->m->hp.n_vocab;
+    float *ref = malloc((size_t)n_tokens * V * sizeof *ref);
+    float *gpu = malloc((size_t)n_tokens * V * sizeof *gpu);
+    uint32_t *tokens = malloc(n_tokens * sizeof *tokens);
+    uint32_t *greedy = malloc(n_tokens * sizeof *greedy);
+    bool *excused = malloc(n_tokens * sizeof *excused);
+    CHECK(ref && gpu && tokens && greedy && excused, "%s: out of memory", name);
+    if (ref && gpu && tokens && greedy && excused) {
+        test_rng rng = test_rng_seed(seed);
+        for (uint32_t i = 0; i < n_tokens; i++)
+            tokens[i] = (uint32_t)test_rng_uniform(&rng, 0, (float)V);
+        if (fwd_eval_ref(fm->r, tokens, n_tokens, ref))
+            for (size_t i = 0; i < n_modes; i++) {
+                char label[96];
+                snprintf(label, sizeof label, "%s %s", name, modes[i].name);
+                memset(excused, 0, n_tokens * sizeof *excused);
+                memset(gpu_log->seen, 0,
+                       (size_t)gpu_log->n_layer * gpu_log->n_ctx *
+                           sizeof *gpu_log->seen);
+                uint32_t *want_greedy = check_greedy ? greedy : NULL;
+                if (!fwd_eval_gpu(fm->f, V, tokens, n_tokens, modes[i].chunk,
+                                  gpu, want_greedy))
+                    break;
+                fwd_compare_routing(label, gpu_log, ref_log, fm->m, n_tokens,
+                                    excused);
+                fwd_compare_logits(label, V, n_tokens, relative_bound, ref, gpu,
+                                   want_greedy, excused);
+            }
+    }
+    free(ref);
+    free(gpu);
+    free(tokens);
+    free(greedy);
+    free(excused);
+}

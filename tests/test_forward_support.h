@@ -79,4 +79,18 @@ void fwd_compare_logits(const char *label, uint32_t n_vocab, uint32_t n_tokens,
                         const float *gpu, const uint32_t *greedy,
                         const bool *excused);
 
+/* One way of feeding a sequence: chunk tokens per evaluation (0: whole). */
+typedef struct fwd_mode {
+    const char *name;
+    uint32_t chunk;
+} fwd_mode;
+
+/* Feeds n_tokens seeded random tokens to the reference once and to the GPU
+ * in every mode, and compares routing and logits (fwd_compare_routing,
+ * fwd_compare_logits); with check_greedy, also the GPU's own argmax. */
+void fwd_compare_modes(const fwd_model *fm, routing_log *gpu_log,
+                       const routing_log *ref_log, const char *name,
+                       const fwd_mode *modes, size_t n_modes, uint32_t n_tokens,
+                       uint64_t seed, double relative_bound, bool check_greedy);
+
 #endif

@@ -55,10 +55,7 @@ static const struct {
     {"q4_k_m legacy", v2_k, "legacy", "q4_k_m", {DSVK_TYPE_Q4_K}},
     {"q6_k v3", v3_k, "split", "q6_k", {DSVK_TYPE_Q6_K, DSVK_TYPE_Q8_0}},
 };
-static const struct {
-    const char *name;
-    uint32_t chunk;
-} modes[] = {{"whole", 0}, {"token", 1}};
+static const fwd_mode modes[] = {{"whole", 0}, {"token", 1}};
 
 static char out_dir[4096];
 
@@ -99,33 +96,10 @@ static void check_model(rt_device *dev, size_t index, const char *path)
         CHECK(holds_type(fm.file, models[index].expected_types[i]),
               "%s: no %s tensor", name,
               gguf_type_name(models[index].expected_types[i]));
-    const uint32_t V = fm.m ? fm.m->hp.n_vocab : 0;
-    float *ref = malloc((size_t)N_TOKENS * V * sizeof *ref);
-    float *gpu = malloc((size_t)N_TOKENS * V * sizeof *gpu);
-    uint32_t tokens[N_TOKENS];
-    test_rng rng = test_rng_seed(7);
-    for (uint32_t i = 0; i < N_TOKENS; i++)
-        tokens[i] = (uint32_t)test_rng_uniform(&rng, 0, (float)V);
-    if (status == DSVK_OK && ref && gpu &&
-        fwd_eval_ref(fm.r, tokens, N_TOKENS, ref)) {
-        for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++) {
-            char label[96];
-            snprintf(label, sizeof label, "%s %s", name, modes[i].name);
-            bool excused[N_TOKENS] = {0};
-            memset(gpu_log.seen, 0,
-                   (size_t)gpu_log.n_layer * gpu_log.n_ctx *
-                       sizeof *gpu_log.seen);
-            if (!fwd_eval_gpu(fm.f, V, tokens, N_TOKENS, modes[i].chunk, gpu,
-                              NULL))
-                break;
-            fwd_compare_routing(label, &gpu_log, &ref_log, fm.m, N_TOKENS,
-                                excused);
-            fwd_compare_logits(label, V, N_TOKENS, RELATIVE_BOUND, ref, gpu,
-                               NULL, excused);
-        }
-    }
-    free(ref);
-    free(gpu);
+    if (status == DSVK_OK)
+        fwd_compare_modes(&fm, &gpu_log, &ref_log, name, modes,
+                          sizeof modes / sizeof modes[0], N_TOKENS, 7,
+                          RELATIVE_BOUND, false);
     routing_log_free(&gpu_log);
     routing_log_free(&ref_log);
     fwd_close(&fm);
