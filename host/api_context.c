@@ -162,8 +162,19 @@ void dsvk_context_destroy(dsvk_context *ctx)
         return;
     rt_device_destroy(ctx->dev);
     mtx_destroy(&ctx->lock);
+#ifdef DSVK_LEAK_CONTROL
+    if (ctx->leak_on_destroy)
+        return;
+#endif
     free(ctx);
 }
+
+#ifdef DSVK_LEAK_CONTROL
+void api_leak_context_on_destroy(dsvk_context *ctx)
+{
+    ctx->leak_on_destroy = true;
+}
+#endif
 
 const char *dsvk_context_error(const dsvk_context *ctx)
 {

@@ -26,7 +26,18 @@ struct dsvk_context {
      * the library on the same thread. */
     mtx_t lock;
     char error[API_ERROR_SIZE];
+#ifdef DSVK_LEAK_CONTROL
+    bool leak_on_destroy; /* see api_leak_context_on_destroy */
+#endif
 };
+
+#ifdef DSVK_LEAK_CONTROL
+/* Sanitizer builds only: makes dsvk_context_destroy forget to free the
+ * context, one real allocation of libdsvk's. tests/leaks uses it to show
+ * that LeakSanitizer, with the suppressions the tests use, still reports a
+ * leak in libdsvk. */
+void api_leak_context_on_destroy(dsvk_context *ctx);
+#endif
 
 /* One weight type's share of a model (dsvk_model_weight_types). */
 typedef struct api_type_usage {

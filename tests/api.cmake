@@ -24,10 +24,3 @@ if(TARGET gen-model)
     PASS_REGULAR_EXPRESSION
     "[0-9]+ prompt tokens at [0-9.]+ tokens/s, [0-9]+ generated at [0-9.]+ tokens/s")
 endif()
-
-# Loading, failing and unloading 100 times: device memory is checked by the
-# test itself; host memory by LeakSanitizer when the build has
-# DSVK_SANITIZE=ON (label `leaks`: lavapipe runs clean under ASan+LSan for
-# this program, with no suppressions needed).
-set_tests_properties(test_api_errors.none test_api_errors.baseline
-                     PROPERTIES LABELS "gpu;leaks")
