@@ -1,6 +1,7 @@
 #include "pretokenize.h"
 
 #include "tok_error.h"
+#include "ucd_classes.h" /* generated: cmake/unicode.cmake */
 #include "utf8.h"
 
 #define PCRE2_CODE_UNIT_WIDTH 8
@@ -17,7 +18,24 @@
  * \x{...} escapes: several of them (U+2126 OHM SIGN, U+212A KELVIN SIGN,
  * U+1F7D, U+1FBE, U+1FD3, U+1FDB) change under Unicode normalisation,
  * which editors and tools apply silently, and "K-ℭ" would then become
- * "K-ℭ", a range from ASCII 'K'. "[\r\n]" holds a literal CR and LF. */
+ * "K-ℭ", a range from ASCII 'K'. "[\r\n]" holds a literal CR and LF.
+ *
+ * llama.cpp's \p{L}, \p{M}, \p{N}, \p{P} and \p{S} are UCD_L ... UCD_S:
+ * letters, marks, numbers, punctuation and symbols of the Unicode
+ * Character Database the build found (ucd_classes.h, made by
+ * tools/gen-unicode), not PCRE2's \p tables, which are older than the
+ * Unicode of DeepSeek's tokenizers (Debian 12's PCRE2 has 14.0). As in
+ * llama.cpp (unicode_regex_split), a regex that names classes runs on
+ * class-collapsed text, where every non-ASCII letter is replaced by one
+ * representative letter, every mark by one mark, and so on: UCD_L is the
+ * ASCII letters and the letter representatives, [^\r\n UCD_L UCD_P
+ * UCD_S] is everything else. Unlike llama.cpp's one byte per code point,
+ * a representative has the UTF-8 length of the code point it replaces,
+ * so offsets are the same in both texts. (Spelling each class out as its
+ * hundreds of ranges says the same, but PCRE2 10.42 tries a class's
+ * ranges one by one, even in JIT code: that made the pre-tokenizer 1.6 to
+ * 4 times slower.) Regexes with non-ASCII literals (CJK ranges,
+ * deepseek-llm's letters) run on the text itself; none may have both. */
 typedef struct pretok_def {
     const char *name;
     const char *regex[MAX_REGEXES + 1]; /* NULL-terminated */
@@ -53,16 +71,16 @@ static const pretok_def pretok_defs[] = {
          "\\x{3000}-\\x{3002}]+",
          "\\s+$",
          "[\\x{4E00}-\\x{9FA5}\\x{800}-\\x{4E00}\\x{AC00}-\\x{D7FF}]+",
-         "\\p{N}+",
+         "[" UCD_N "]+",
          NULL,
      }},
     {"deepseek-v3", /* LLAMA_VOCAB_PRE_TYPE_DEEPSEEK3_LLM */
      {
-         "\\p{N}{1,3}",
+         "[" UCD_N "]{1,3}",
          "[\\x{4E00}-\\x{9FA5}\\x{3040}-\\x{309F}\\x{30A0}-\\x{30FF}]+",
          "[!\"#$%&'()*+,\\-./:;<=>?@\\[\\\\\\]^_`{|}~][A-Za-z]+"
-         "|[^\r\n\\p{L}\\p{P}\\p{S}]?[\\p{L}\\p{M}]+"
-         "| ?[\\p{P}\\p{S}]+[\r\n]*"
+         "|[^\r\n" UCD_L UCD_P UCD_S "]?[" UCD_L UCD_M "]+"
+         "| ?[" UCD_P UCD_S "]+[\r\n]*"
          "|\\s*[\r\n]+"
          "|\\s+(?!\\S)"
          "|\\s+",
@@ -71,10 +89,10 @@ static const pretok_def pretok_defs[] = {
     {"deepseek-coder", /* LLAMA_VOCAB_PRE_TYPE_DEEPSEEK_CODER */
      {
          "[\r\n]",
-         "\\s?\\p{L}+",
-         "\\s?\\p{P}+",
+         "\\s?[" UCD_L "]+",
+         "\\s?[" UCD_P "]+",
          "[\\x{4E00}-\\x{9FA5}\\x{800}-\\x{4E00}\\x{AC00}-\\x{D7FF}]+",
-         "\\p{N}",
+         "[" UCD_N "]",
          NULL,
      }},
 };
@@ -84,7 +102,14 @@ static const pretok_def pretok_defs[] = {
 struct tok_pretokenizer {
     size_t n_regex;
     pcre2_code *regex[MAX_REGEXES];
+    bool on_classes[MAX_REGEXES]; /* runs on the class-collapsed text */
+    bool any_on_classes;
 };
+
+const char *tok_unicode_version(void)
+{
+    return UCD_VERSION;
+}
 
 void tok_span_list_free(tok_span_list *list)
 {
@@ -116,6 +141,47 @@ void tok_pretokenizer_destroy(tok_pretokenizer *pre)
     free(pre);
 }
 
+/* The class sets the patterns name, as they appear in the pattern text. */
+static const char *const class_sets[] = {UCD_L, UCD_M, UCD_N, UCD_P, UCD_S};
+
+static size_t class_set_length_at(const char *p)
+{
+    for (size_t k = 0; k < sizeof class_sets / sizeof class_sets[0]; k++) {
+        size_t n = strlen(class_sets[k]);
+        if (strncmp(p, class_sets[k], n) == 0)
+            return n;
+    }
+    return 0;
+}
+
+/* Which text a pattern runs on: the class-collapsed text when it names
+ * the classes, else the text itself. False when it names classes and has
+ * non-ASCII literals too, or uses PCRE2's own Unicode tables (\p{..}):
+ * both would be bugs here, which the tokenizer tests would see. */
+static bool choose_subject(const char *pattern, bool *on_classes)
+{
+    bool classes = false, literals = false;
+    for (const char *p = pattern; *p;) {
+        size_t n = class_set_length_at(p);
+        if (n) {
+            classes = true;
+            p += n;
+            continue;
+        }
+        if ((unsigned char)*p >= 0x80)
+            literals = true;
+        if (p[0] == '\\' && p[1] == 'p' && p[2] == '{')
+            return false;
+        if (p[0] == '\\' && p[1] == 'x' && p[2] == '{' &&
+            strtoul(p + 3, NULL, 16) >= 0x80)
+            literals = true;
+        /* Over an escape pair at once: the x of \\x starts no escape. */
+        p += p[0] == '\\' && p[1] ? 2 : 1;
+    }
+    *on_classes = classes;
+    return !(classes && literals);
+}
+
 static const pretok_def *find_def(const char *name, size_t name_len)
 {
     for (size_t i = 0; i < N_PRETOK_DEFS; i++) {
@@ -142,11 +208,20 @@ dsvk_status tok_pretokenizer_create(const char *name, size_t name_len,
         return tok_fail(err, err_size, DSVK_ERROR_OUT_OF_HOST_MEMORY,
                         "out of memory creating the pre-tokenizer");
     for (size_t i = 0; def->regex[i]; i++) {
+        bool on_classes;
+        if (!choose_subject(def->regex[i], &on_classes)) {
+            tok_pretokenizer_destroy(pre);
+            return tok_fail(err, err_size, DSVK_ERROR_UNSUPPORTED,
+                            "pre-tokenizer '%s' regex %zu mixes Unicode "
+                            "classes with non-ASCII literals or \\p{..}",
+                            def->name, i);
+        }
         int code;
         PCRE2_SIZE where;
         /* No PCRE2_UCP: \s must stay ASCII, because non-ASCII spaces are
-         * rewritten to '\v' first (see the header). \p{..} is Unicode in
-         * UTF mode regardless. $ only at the very end, as in ECMAScript. */
+         * rewritten to '\v' first (see the header). Nothing here uses
+         * PCRE2's Unicode tables. $ only at the very end, as in
+         * ECMAScript. */
         pcre2_code *re = pcre2_compile(
             (PCRE2_SPTR)def->regex[i], PCRE2_ZERO_TERMINATED,
             PCRE2_UTF | PCRE2_DOLLAR_ENDONLY, &code, &where, NULL);
@@ -164,38 +239,53 @@ dsvk_status tok_pretokenizer_create(const char *name, size_t name_len,
          * results. It also keeps `\s+$` linear on long runs of spaces,
          * where the interpreter backtracks quadratically. */
         pcre2_jit_compile(re, PCRE2_JIT_COMPLETE);
+        pre->on_classes[pre->n_regex] = on_classes;
+        pre->any_on_classes |= on_classes;
         pre->regex[pre->n_regex++] = re;
     }
     *out = pre;
     return DSVK_OK;
 }
 
-/* U+0085 and the non-ASCII code points of Unicode's White_Space property:
- * the set llama.cpp's unicode_cpt_flags marks as whitespace. */
-static bool is_wide_space(uint32_t cp)
+/* The class of a character that tok_utf8_decode read as cp, n bytes long:
+ * UCD_WIDE_SPACE for U+0085 and the other non-ASCII code points of
+ * Unicode's White_Space (in Unicode 15.0: U+00A0, U+1680, U+2000..U+200A,
+ * U+2028, U+2029, U+202F, U+205F, U+3000), the set llama.cpp's
+ * unicode_cpt_flags marks as whitespace. ASCII is UCD_OTHER: the regexes
+ * see it as is. */
+static enum ucd_class class_of(uint32_t cp, size_t n)
 {
-    return cp == 0x85 || cp == 0xA0 || cp == 0x1680 ||
-           (cp >= 0x2000 && cp <= 0x200A) || cp == 0x2028 || cp == 0x2029 ||
-           cp == 0x202F || cp == 0x205F || cp == 0x3000;
+    return n > 1 ? ucd_class(cp) : UCD_OTHER;
 }
 
-/* Writes the text the regexes see: each non-ASCII space becomes '\v'.
- * Returns false when the text has none (then the regexes see it as is). */
-static bool rewrite_spaces(const char *text, size_t len, char *out,
-                           size_t *out_len)
+/* Writes the texts the regexes see. In `spaced` each non-ASCII space
+ * becomes '\v'; `collapsed` (when not NULL) is the same with each other
+ * non-ASCII letter, mark, number, punctuation or symbol replaced by its
+ * class's representative of the same length. Returns false when the text
+ * has no such space (then `spaced` is the text as is). */
+static bool rewrite_text(const char *text, size_t len, char *spaced,
+                         char *collapsed, size_t *out_len)
 {
     bool any = false;
     size_t w = 0;
     for (size_t i = 0; i < len;) {
-        uint32_t cp;
+        uint32_t cp = 0;
         size_t n = tok_utf8_decode(text + i, len - i, &cp);
         if (n == 0) /* not reached for valid input; copy byte as is */
             n = 1;
-        if (n > 1 && is_wide_space(cp)) {
-            out[w++] = '\v';
+        enum ucd_class c = class_of(cp, n);
+        if (c == UCD_WIDE_SPACE) {
+            spaced[w] = '\v';
+            if (collapsed)
+                collapsed[w] = '\v';
+            w++;
             any = true;
         } else {
-            memcpy(out + w, text + i, n);
+            memcpy(spaced + w, text + i, n);
+            if (collapsed && c == UCD_OTHER)
+                memcpy(collapsed + w, text + i, n);
+            else if (collapsed)
+                tok_utf8_encode(ucd_representative[c][n - 2], collapsed + w);
             w += n;
         }
         i += n;
@@ -213,11 +303,11 @@ static void map_spans_back(const char *text, size_t len, tok_span_list *spans)
         size_t end = spans->items[s].offset + spans->items[s].length;
         size_t start = orig;
         while (seen < end && orig < len) {
-            uint32_t cp;
+            uint32_t cp = 0;
             size_t n = tok_utf8_decode(text + orig, len - orig, &cp);
             if (n == 0)
                 n = 1;
-            seen += (n > 1 && is_wide_space(cp)) ? 1 : n;
+            seen += class_of(cp, n) == UCD_WIDE_SPACE ? 1 : n;
             orig += n;
         }
         spans->items[s] = (tok_span){start, orig - start};
@@ -293,11 +383,13 @@ dsvk_status tok_pretokenize(const tok_pretokenizer *pre, const char *text,
     pcre2_match_data *md = NULL;
     pcre2_match_context *mctx = NULL;
     pcre2_jit_stack *jit_stack = NULL;
-    char *rewritten = malloc(len);
-    if (!rewritten || !span_push(out, 0, len))
+    /* The text with spaces rewritten, then its class-collapsed form. */
+    char *spaced = malloc(pre->any_on_classes ? 2 * len : len);
+    char *collapsed = pre->any_on_classes ? spaced + len : NULL;
+    if (!spaced || !span_push(out, 0, len))
         goto done;
     size_t subject_len;
-    bool rewrote = rewrite_spaces(text, len, rewritten, &subject_len);
+    bool rewrote = rewrite_text(text, len, spaced, collapsed, &subject_len);
     out->items[0].length = subject_len;
 
     mctx = pcre2_match_context_create(NULL);
@@ -314,8 +406,9 @@ dsvk_status tok_pretokenize(const tok_pretokenizer *pre, const char *text,
         md = pcre2_match_data_create_from_pattern(pre->regex[r], NULL);
         if (!md)
             goto done;
-        st = split_pieces(pre->regex[r], md, mctx, rewritten, out, &next, err,
-                          err_size);
+        st = split_pieces(pre->regex[r], md, mctx,
+                          pre->on_classes[r] ? collapsed : spaced, out, &next,
+                          err, err_size);
         if (st != DSVK_OK)
             goto done;
         tok_span_list swap = *out;
@@ -334,6 +427,6 @@ done:
     pcre2_match_data_free(md);
     pcre2_jit_stack_free(jit_stack);
     pcre2_match_context_free(mctx);
-    free(rewritten);
+    free(spaced);
     return st;
 }

@@ -9,11 +9,14 @@
  * U+2029, U+202F, U+205F, U+3000) is seen by every regex as a plain '\v',
  * so it matches \s but no literal character range (llama.cpp rewrites the
  * text the same way before std::regex sees it). Letters, numbers, marks,
- * punctuation and symbols are PCRE2's Unicode properties. Two known
+ * punctuation, symbols and White_Space come from the Unicode Character
+ * Database the build found (Debian's unicode-data package: 15.0 in Debian
+ * 12), not from PCRE2's older tables (14.0 in Debian 12). Two known
  * differences from llama.cpp remain: its ASCII shortcut for \p{S} omits
- * '~', which PCRE2 (and Hugging Face tokenizers) count as a symbol; and
- * characters newer than PCRE2's Unicode tables (14.0 in Debian 12) are
- * unassigned here, whatever llama.cpp's own tables say. */
+ * '~', which Unicode (and Hugging Face tokenizers) count as a symbol; and
+ * characters newer than that database are unassigned here, whatever
+ * llama.cpp's own tables say (Unicode 15.1 in llama.cpp, 16 in Hugging
+ * Face tokenizers). */
 #ifndef DSVK_HOST_PRETOKENIZE_H
 #define DSVK_HOST_PRETOKENIZE_H
 
@@ -33,6 +36,10 @@ typedef struct tok_span_list {
 } tok_span_list;
 
 void tok_span_list_free(tok_span_list *list);
+
+/* The version of the Unicode Character Database the character classes
+ * were generated from, e.g. "15.0.0". */
+const char *tok_unicode_version(void);
 
 typedef struct tok_pretokenizer tok_pretokenizer;
 
