@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 
 tools/install_deps.sh cmake gcc pkg-config libvulkan-dev libvulkan-volk-dev \
     glslang-tools mesa-vulkan-drivers vulkan-validationlayers libpcre2-dev \
-    libcjson-dev libstb-dev clang libclang-rt-dev
+    unicode-data libcjson-dev libstb-dev clang libclang-rt-dev
 
 build=${DSVK_BUILD_DIR:-build}
 jobs=${DSVK_JOBS:-$(nproc)}
