@@ -1,8 +1,9 @@
 /* The tokenizer against ids made by independent implementations
  * (tests/fixtures/tokenizer/README.md): llama.cpp's .inp/.out vectors
- * (parse_special off, no BOS) and the JSONL corpora (Hugging Face ids with
- * special tokens parsed). Every vector must match exactly, and every id
- * list must decode back to its text. */
+ * (parse_special off, no BOS), the JSONL corpora (Hugging Face ids with
+ * special tokens parsed) and the Unicode 14.0 and 15.0 characters of
+ * unicode15.jsonl. Every vector must match exactly, and every id list
+ * must decode back to its text. */
 #include "pretokenize.h"
 #include "testlib.h"
 #include "tokenizer.h"
@@ -287,6 +288,12 @@ int main(void)
     run_jsonl(llm, "deepseek-llm.public.jsonl", "ids_special", true);
     run_jsonl(llm, "deepseek-llm.public.jsonl", "ids", false);
     run_disagreements(v3, llm);
+    /* Letters, marks, numbers, punctuation, symbols, spaces and unassigned
+     * code points where their class decides the pieces: Hugging Face ids
+     * on V3, llama.cpp's (parse_special off) on the others. */
+    run_jsonl(v3, "unicode15.jsonl", "ids_deepseek_v3", true);
+    run_jsonl(llm, "unicode15.jsonl", "ids_deepseek_llm", false);
+    run_jsonl(coder, "unicode15.jsonl", "ids_deepseek_coder", false);
 
     tok_free(llm);
     tok_free(coder);

@@ -29,6 +29,14 @@ add_test(NAME cli_tokenize_no_special
 set_tests_properties(cli_tokenize_no_special PROPERTIES
                      PASS_REGULAR_EXPRESSION
                      "^30 28217 6756 28217 32 6366 30 28217 88031 28217 32\n$")
+# Emoji of Unicode 14.0 and 15.0 (U+1FABF GOOSE): ids of HF tokenizers
+# and llama.cpp. PCRE2 10.42's Unicode 14 tables, which dsvk used before,
+# left the goose unassigned and gave "82644 223 3574 106 126" at the end.
+add_test(NAME cli_tokenize_unicode15
+         COMMAND dsvk tokenize -m ${DSVK_TOKENIZER_VOCABS}/ggml-vocab-deepseek-v3.gguf
+                 "🫠🫡🫢 newer emoji 🪿")
+set_tests_properties(cli_tokenize_unicode15 PROPERTIES PASS_REGULAR_EXPRESSION
+  "^3574 107 257 3574 107 97 3574 107 98 42346 980 82644 7351 106 126\n$")
 # -f reads the text from a file: the first llama.cpp vector file's bytes.
 add_test(NAME cli_tokenize_file
          COMMAND dsvk tokenize -m ${DSVK_TOKENIZER_VOCABS}/ggml-vocab-deepseek-llm.gguf
