@@ -19,7 +19,7 @@ endforeach()
 # random weights, which fails the pattern.
 foreach(profile none baseline)
   add_test(NAME cli_run_demo_trained.${profile}
-           COMMAND ${CMAKE_COMMAND} "-DCMD=$<TARGET_FILE:dsvk>|run|-n|16"
+           COMMAND ${CMAKE_COMMAND} "-DCMD=$<TARGET_FILE:dsvk>|run|-n|16|--seed|1"
            "-DSTDERR=^dsvk: no -m given: using the demo model, a small model trained on the King James Bible \\([^\n]*/demo-kjv\\.gguf\\)\n.*generated [0-9]+ tokens"
            -P ${DSVK_TEST_DIR}/cli/expect.cmake)
   set_tests_properties(cli_run_demo_trained.${profile} PROPERTIES

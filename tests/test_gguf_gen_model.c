@@ -572,6 +572,27 @@ static void test_rejected_flags(void)
     }
 }
 
+/* Starts from an empty output folder: a gen-model run killed midway in an
+ * earlier test run (Ctrl-C, a time limit) may have left a temporary file,
+ * which test_no_temporary_files would blame on this run. */
+static void empty_output_dir(void)
+{
+    mkdir(out_dir, 0755);
+    DIR *dir = opendir(out_dir);
+    CHECK(dir != NULL, "cannot open %s", out_dir);
+    struct dirent *entry;
+    while (dir && (entry = readdir(dir))) {
+        if (entry->d_name[0] == '.' &&
+            (!entry->d_name[1] || strcmp(entry->d_name, "..") == 0))
+            continue;
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", out_dir, entry->d_name);
+        CHECK(unlink(path) == 0, "cannot remove %s", path);
+    }
+    if (dir)
+        closedir(dir);
+}
+
 /* Temporary files are renamed or removed: only finished models remain. */
 static void test_no_temporary_files(void)
 {
@@ -592,7 +613,7 @@ int main(int argc, char **argv)
     }
     gen_model = argv[1];
     out_dir = argv[2];
-    mkdir(out_dir, 0755);
+    empty_output_dir();
     test_presets_match_fixtures();
     test_quantized_match_fixtures();
     test_quantized_values();

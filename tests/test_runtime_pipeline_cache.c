@@ -45,7 +45,9 @@ static uint64_t use_cache(rt_device_desc desc, const char *dir)
 int main(void)
 {
     rt_device_desc desc = test_gpu_desc();
-    char root[] = "/tmp/dsvk-cache-test-XXXXXX";
+    /* In the working directory (ctest: the build tree), not /tmp, which
+     * may be shared, full or another file system. */
+    char root[] = "dsvk-cache-test-XXXXXX";
     CHECK(mkdtemp(root) != NULL, "mkdtemp");
     char dir[256], path[512];
     snprintf(dir, sizeof dir, "%s/nested/dsvk", root);

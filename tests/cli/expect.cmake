@@ -13,7 +13,9 @@ function(run_command args_text out_var err_var code_var)
   set(input_args)
   if(DEFINED STDIN)
     string(REPLACE "\\n" "\n" text "${STDIN}")
-    string(MD5 hash "${args_text}${STDIN}")
+    # One file per test and command: two tests (the profiles of one) with
+    # the same command may run at once.
+    string(MD5 hash "${TEST_NAME}${args_text}${STDIN}")
     set(input "${CMAKE_CURRENT_BINARY_DIR}/expect-stdin-${hash}.txt")
     file(WRITE "${input}" "${text}")
     set(input_args INPUT_FILE "${input}")
