@@ -30,6 +30,29 @@ const char *dsvk_emulation_name(dsvk_emulation emulation)
     return NULL;
 }
 
+/* The casts between the public and the runtime kernel classes rely on this. */
+_Static_assert((int)DSVK_KERNELS_AUTO == (int)RT_KERNELS_AUTO &&
+                   (int)DSVK_KERNELS_GPU == (int)RT_KERNELS_GPU &&
+                   (int)DSVK_KERNELS_CPU == (int)RT_KERNELS_CPU,
+               "kernel class values differ");
+
+dsvk_status dsvk_kernel_class_from_name(const char *name,
+                                        dsvk_kernel_class *out)
+{
+    rt_kernel_class kernels;
+    if (!name || !out || !rt_kernel_class_from_name(name, &kernels))
+        return DSVK_ERROR_INVALID_ARGUMENT;
+    *out = (dsvk_kernel_class)kernels;
+    return DSVK_OK;
+}
+
+const char *dsvk_kernel_class_name(dsvk_kernel_class kernels)
+{
+    return (unsigned)kernels <= DSVK_KERNELS_CPU
+               ? rt_kernel_class_name((rt_kernel_class)kernels)
+               : NULL;
+}
+
 /* The one place where a public desc becomes the runtime's: {0} and NULL
  * mean the best device, unemulated, no validation, cache or logger. */
 static dsvk_status to_rt_desc(const dsvk_context_desc *desc, rt_device_desc *rt,
@@ -43,6 +66,9 @@ static dsvk_status to_rt_desc(const dsvk_context_desc *desc, rt_device_desc *rt,
         return api_write_line(err, err_size, DSVK_ERROR_INVALID_ARGUMENT,
                               "unknown emulation profile %d",
                               (int)desc->emulation);
+    if ((unsigned)desc->kernels > DSVK_KERNELS_CPU)
+        return api_write_line(err, err_size, DSVK_ERROR_INVALID_ARGUMENT,
+                              "unknown kernel class %d", (int)desc->kernels);
     if (desc->device > (uint32_t)INT32_MAX)
         return api_write_line(err, err_size, DSVK_ERROR_NO_DEVICE,
                               "no Vulkan device %u", desc->device - 1);
@@ -52,6 +78,7 @@ static dsvk_status to_rt_desc(const dsvk_context_desc *desc, rt_device_desc *rt,
         .emulate = desc->emulation == DSVK_EMULATION_BASELINE
                        ? RT_EMULATE_BASELINE
                        : RT_EMULATE_NONE,
+        .kernels = (rt_kernel_class)desc->kernels,
         .validation = desc->validation,
         .pipeline_cache_dir = desc->pipeline_cache_dir,
         .log = desc->log,
@@ -89,6 +116,7 @@ void api_device_info(const rt_device_info *in, dsvk_device_info *out)
         snprintf(out->unusable_reason, sizeof out->unusable_reason, "%s",
                  in->unusable_reason);
     out->chosen = in->chosen;
+    out->kernels = caps->cpu_kernels ? DSVK_KERNELS_CPU : DSVK_KERNELS_GPU;
 }
 
 /* Lists into a heap array of `max` entries (rt_device_info is ~1 KiB). */

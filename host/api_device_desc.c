@@ -7,6 +7,7 @@ void api_context_desc_from_device(const rt_device_desc *device,
         .device = device->device_index < 0
                       ? DSVK_DEVICE_BEST
                       : DSVK_DEVICE_INDEX(device->device_index),
+        .kernels = (dsvk_kernel_class)device->kernels,
         .validation = device->validation,
         .pipeline_cache_dir = device->pipeline_cache_dir,
         .log = device->log,

@@ -41,10 +41,11 @@ static dsvk_status record_chunks(const rt_ops *ops, const char *op,
     char name[48];
     snprintf(name, sizeof name, "moe_indexed_%s_%s",
              tiled ? "matmul" : "matvec", type->name);
-    rt_pipeline *pipeline = NULL;
-    status = op_pipeline(
-        ops, name, !tiled,
-        tiled ? DSVK_INDEXED_MATMUL_WORKGROUP : OP_MATVEC_WORKGROUP, &pipeline);
+    op_matvec_shape shape = {NULL, 0};
+    status = tiled ? op_pipeline(ops, name, false,
+                                 DSVK_INDEXED_MATMUL_WORKGROUP, &shape.pipeline)
+                   : op_matvec_shape_for(ops, name, DSVK_INDEXED_MATVEC_ROWS,
+                                         w->cols, &shape);
     uint32_t per_binding = 0;
     if (status == DSVK_OK)
         status = matrices_per_binding(ops, op, w, &per_binding);
@@ -73,15 +74,14 @@ static dsvk_status record_chunks(const rt_ops *ops, const char *op,
                       DSVK_INDEXED_MATMUL_TILE_TOKENS;
             grid[2] = n;
         } else {
-            grid[0] = (w->rows + DSVK_INDEXED_MATVEC_ROWS - 1) /
-                      DSVK_INDEXED_MATVEC_ROWS;
+            grid[0] = (w->rows + shape.group_rows - 1) / shape.group_rows;
             /* Head-indexed: one row per (token, bound head); expert-indexed:
              * every row, each finding out whether its expert is bound. */
             grid[1] = params.n_head ? params.tokens * n : slots;
             grid[2] = 1;
         }
-        op_record(ops, pipeline, spans, n_spans, &params, sizeof params, grid,
-                  op);
+        op_record(ops, shape.pipeline, spans, n_spans, &params, sizeof params,
+                  grid, op);
     }
     return DSVK_OK;
 }

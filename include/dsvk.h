@@ -126,6 +126,22 @@ DSVK_API dsvk_status dsvk_emulation_from_name(const char *name,
                                               dsvk_emulation *out);
 DSVK_API const char *dsvk_emulation_name(dsvk_emulation emulation);
 
+/* The shape of the matrix-vector kernels. GPUs want each row spread over a
+ * workgroup that reduces its partial sums; CPU drivers (lavapipe,
+ * SwiftShader), which run a workgroup as one SIMD loop on one thread, want
+ * each invocation to own whole rows, with no barriers. Results agree to
+ * float rounding either way. */
+typedef enum dsvk_kernel_class {
+    DSVK_KERNELS_AUTO = 0, /* CPU class on CPU-type devices, else GPU class */
+    DSVK_KERNELS_GPU = 1,
+    DSVK_KERNELS_CPU = 2,
+} dsvk_kernel_class;
+
+/* "auto" / "gpu" / "cpu", as dsvk_emulation_from_name and _name. */
+DSVK_API dsvk_status dsvk_kernel_class_from_name(const char *name,
+                                                 dsvk_kernel_class *out);
+DSVK_API const char *dsvk_kernel_class_name(dsvk_kernel_class kernels);
+
 /* Receives one line of text (no newline): device choice, a missing
  * validation layer, and every validation-layer message, which start with
  * "validation error: " or "validation warning: ". The message is valid
@@ -165,6 +181,8 @@ typedef struct dsvk_context_desc {
      * is reached sooner than the sum of the tensors suggests. For applications
      * that share a GPU, and for testing the out-of-memory path. */
     uint64_t device_memory_limit;
+    /* DSVK_KERNELS_AUTO; forcing a class is for tests and measurements. */
+    dsvk_kernel_class kernels;
 } dsvk_context_desc;
 
 typedef enum dsvk_device_type {
@@ -192,6 +210,9 @@ typedef struct dsvk_device_info {
     bool usable;               /* Vulkan 1.2 with a compute queue */
     char unusable_reason[128]; /* why not, when !usable; else "" */
     bool chosen; /* the device a context made with this desc would use */
+    /* The kernel class the desc's `kernels` gives on this device:
+     * DSVK_KERNELS_GPU or DSVK_KERNELS_CPU. */
+    dsvk_kernel_class kernels;
 } dsvk_device_info;
 
 /* Lists the physical devices without creating a context (no VkDevice is

@@ -124,7 +124,7 @@ static void copy_name(char *dst, size_t size, const char *src)
     snprintf(dst, size, "%s", src);
 }
 
-bool rt_caps_probe(VkPhysicalDevice physical, rt_emulation emulate,
+bool rt_caps_probe(VkPhysicalDevice physical, const rt_device_desc *desc,
                    rt_caps *caps, uint32_t *queue_family,
                    uint32_t *timestamp_valid_bits, const char **why)
 {
@@ -137,6 +137,9 @@ bool rt_caps_probe(VkPhysicalDevice physical, rt_emulation emulate,
     caps->api_version = basic.apiVersion;
     caps->driver_version = basic.driverVersion;
     caps->type = basic.deviceType;
+    caps->cpu_kernels = desc->kernels == RT_KERNELS_CPU ||
+                        (desc->kernels == RT_KERNELS_AUTO &&
+                         basic.deviceType == VK_PHYSICAL_DEVICE_TYPE_CPU);
     if (basic.apiVersion < VK_API_VERSION_1_2) {
         *why = "it supports only Vulkan 1.0/1.1, dsvk needs 1.2";
         return false;
@@ -251,7 +254,7 @@ bool rt_caps_probe(VkPhysicalDevice physical, rt_emulation emulate,
     caps->timestamps = *timestamp_valid_bits > 0 && limits->timestampPeriod > 0;
     caps->timestamp_period_ns = limits->timestampPeriod;
 
-    if (emulate == RT_EMULATE_BASELINE)
+    if (desc->emulate == RT_EMULATE_BASELINE)
         apply_baseline(caps);
     return true;
 }
@@ -270,4 +273,21 @@ bool rt_emulation_from_name(const char *name, rt_emulation *out)
 const char *rt_emulation_name(rt_emulation emulate)
 {
     return emulate == RT_EMULATE_BASELINE ? "baseline" : "none";
+}
+
+static const char *const kernel_class_names[] = {"auto", "gpu", "cpu"};
+
+bool rt_kernel_class_from_name(const char *name, rt_kernel_class *out)
+{
+    for (int i = RT_KERNELS_AUTO; i <= RT_KERNELS_CPU; i++)
+        if (strcmp(name, kernel_class_names[i]) == 0) {
+            *out = (rt_kernel_class)i;
+            return true;
+        }
+    return false;
+}
+
+const char *rt_kernel_class_name(rt_kernel_class kernels)
+{
+    return kernels <= RT_KERNELS_CPU ? kernel_class_names[kernels] : NULL;
 }

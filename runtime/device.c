@@ -241,8 +241,8 @@ static dsvk_status survey_devices(VkInstance instance,
         rt_device_info *info = &survey->info[i];
         const char *why = NULL;
         info->index = i;
-        info->usable = rt_caps_probe(survey->physical[i], desc->emulate,
-                                     &info->caps, &survey->queue_family[i],
+        info->usable = rt_caps_probe(survey->physical[i], desc, &info->caps,
+                                     &survey->queue_family[i],
                                      &survey->timestamp_bits[i], &why);
         info->unusable_reason = info->usable ? NULL : why;
         info->chosen = false;

@@ -29,11 +29,23 @@ typedef enum rt_emulation {
 bool rt_emulation_from_name(const char *name, rt_emulation *out);
 const char *rt_emulation_name(rt_emulation emulate);
 
+/* The matrix-vector kernels' shape (dsvk_kernel_class). */
+typedef enum rt_kernel_class {
+    RT_KERNELS_AUTO = 0, /* CPU class on CPU-type devices */
+    RT_KERNELS_GPU,
+    RT_KERNELS_CPU,
+} rt_kernel_class;
+
+/* "auto" / "gpu" / "cpu": the names DSVK_KERNELS and the CLI use. */
+bool rt_kernel_class_from_name(const char *name, rt_kernel_class *out);
+const char *rt_kernel_class_name(rt_kernel_class kernels);
+
 typedef void (*rt_log_fn)(void *user, const char *message);
 
 typedef struct rt_device_desc {
     int device_index; /* -1: best (discrete > integrated > CPU) */
     rt_emulation emulate;
+    rt_kernel_class kernels;
     bool validation;                /* enable VK_LAYER_KHRONOS_validation; any
                                        message it reports is counted as an error */
     const char *pipeline_cache_dir; /* NULL: no on-disk pipeline cache */
@@ -67,6 +79,8 @@ typedef struct rt_caps {
     bool subgroup_size_control; /* VK_EXT_subgroup_size_control usable */
     bool subgroup_arithmetic;   /* subgroupAdd/Max in compute */
     bool subgroup_shuffle;
+    /* The products use the CPU-class kernels (shaders/product_rows.glsl). */
+    bool cpu_kernels;
 
     uint32_t max_shared_memory; /* bytes */
     uint32_t max_workgroup_invocations;

@@ -43,10 +43,10 @@ struct rt_device {
 };
 
 /* Capability probing (caps.c): fills `caps` from the physical device, then
- * lowers it to the emulation profile. Also reports the compute queue family
- * chosen and its timestampValidBits. Returns false if the device lacks
- * Vulkan 1.2 or a compute queue (*why says which). */
-bool rt_caps_probe(VkPhysicalDevice physical, rt_emulation emulate,
+ * lowers it to desc's emulation profile and picks desc's kernel class. Also
+ * reports the compute queue family chosen and its timestampValidBits. Returns
+ * false if the device lacks Vulkan 1.2 or a compute queue (*why says which). */
+bool rt_caps_probe(VkPhysicalDevice physical, const rt_device_desc *desc,
                    rt_caps *caps, uint32_t *queue_family,
                    uint32_t *timestamp_valid_bits, const char **why);
 

@@ -153,6 +153,21 @@ dsvk_status op_pipeline(const rt_ops *ops, const char *name, bool reducing,
     return rt_pipeline_get(ops->dev, full, spec, 2, out);
 }
 
+dsvk_status op_matvec_shape_for(const rt_ops *ops, const char *name,
+                                uint32_t gpu_rows, uint32_t cols,
+                                op_matvec_shape *out)
+{
+    const bool cpu = rt_device_caps(ops->dev)->cpu_kernels &&
+                     cols <= DSVK_CPU_PRODUCT_MAX_COLS;
+    char full[64];
+    snprintf(full, sizeof full, "%s%s", name, cpu ? "_cpu" : "");
+    out->group_rows =
+        cpu ? DSVK_CPU_PRODUCT_ROWS * DSVK_CPU_PRODUCT_WORKGROUP : gpu_rows;
+    return op_pipeline(ops, full, !cpu,
+                       cpu ? DSVK_CPU_PRODUCT_WORKGROUP : OP_MATVEC_WORKGROUP,
+                       &out->pipeline);
+}
+
 dsvk_status op_grid(const rt_ops *ops, const char *op, uint64_t groups,
                     uint32_t y, uint32_t grid[3])
 {

@@ -16,6 +16,21 @@
  * workgroups. */
 #define OP_MATVEC_WORKGROUP 64u
 
+/* How a matrix-vector product runs on this device (shaders/
+ * product_rows.glsl): its pipeline, and the weight rows one workgroup
+ * computes. The device's kernel class decides; rows longer than the
+ * CPU-class kernel takes use the GPU-class one. */
+typedef struct op_matvec_shape {
+    rt_pipeline *pipeline;
+    uint32_t group_rows;
+} op_matvec_shape;
+
+/* `name` is the shader's name without the class suffix, e.g.
+ * "matvec_q8_0"; gpu_rows the rows per workgroup of its GPU-class form. */
+dsvk_status op_matvec_shape_for(const rt_ops *ops, const char *name,
+                                uint32_t gpu_rows, uint32_t cols,
+                                op_matvec_shape *out);
+
 /* A weight type with a decoder in shaders/weights.glsl. */
 typedef struct op_weight_type {
     uint32_t type;    /* DSVK_TYPE_* */

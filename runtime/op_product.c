@@ -34,11 +34,13 @@ static dsvk_status record_product(const rt_ops *ops, const char *op,
     char name[32];
     snprintf(name, sizeof name, "%s_%s", tiled ? "matmul" : "matvec",
              type->name);
-    rt_pipeline *pipeline = NULL;
-    if (status == DSVK_OK)
-        status = op_pipeline(
-            ops, name, !tiled,
-            tiled ? DSVK_MATMUL_WORKGROUP : OP_MATVEC_WORKGROUP, &pipeline);
+    op_matvec_shape shape = {NULL, 0};
+    if (status == DSVK_OK && tiled)
+        status = op_pipeline(ops, name, false, DSVK_MATMUL_WORKGROUP,
+                             &shape.pipeline);
+    else if (status == DSVK_OK)
+        status =
+            op_matvec_shape_for(ops, name, DSVK_MATVEC_ROWS, w->cols, &shape);
     if (status != DSVK_OK)
         return status;
 
@@ -68,11 +70,12 @@ static dsvk_status record_product(const rt_ops *ops, const char *op,
                              grid);
         else if (status == DSVK_OK)
             status = op_grid(ops, op,
-                             (rows + DSVK_MATVEC_ROWS - 1) / DSVK_MATVEC_ROWS,
+                             (rows + shape.group_rows - 1) / shape.group_rows,
                              x.rows, grid);
         if (status != DSVK_OK)
             return status;
-        op_record(ops, pipeline, spans, 3, &params, sizeof params, grid, op);
+        op_record(ops, shape.pipeline, spans, 3, &params, sizeof params, grid,
+                  op);
     }
     return DSVK_OK;
 }

@@ -29,6 +29,15 @@ DSVK_STRUCT(dsvk_view)
 
 /* matvec.comp: rows of y per workgroup (every invocation helps each row). */
 #define DSVK_MATVEC_ROWS 2u
+/* The CPU-class matrix-vector kernels (shaders/product_rows.glsl): rows per
+ * invocation and invocations per workgroup (one 8-lane SIMD loop of
+ * lavapipe), and the longest row they take: the loop makes cols / 4 + 3
+ * iterations with DSVK_CPU_PRODUCT_ROWS more inside each, which must stay
+ * well below lavapipe's 65,535 per invocation. Longer rows use the GPU-class
+ * kernel. */
+#define DSVK_CPU_PRODUCT_ROWS 4u
+#define DSVK_CPU_PRODUCT_WORKGROUP 8u
+#define DSVK_CPU_PRODUCT_MAX_COLS 32768u
 /* matmul.comp: each workgroup of DSVK_MATMUL_WORKGROUP invocations computes
  * a DSVK_MATMUL_TILE_ROWS x DSVK_MATMUL_TILE_TOKENS tile of y, 4 x 4
  * outputs per invocation. */

@@ -9,6 +9,7 @@ foreach(type IN LISTS DSVK_WEIGHT_TYPES)
   list(APPEND DSVK_SHADER_TABLE
     "matvec_${type} matvec.comp WEIGHT_TYPE=DSVK_TYPE_${TYPE}"
     "matvec_${type}_subgroup matvec.comp WEIGHT_TYPE=DSVK_TYPE_${TYPE} SUBGROUP_ARITHMETIC=1"
+    "matvec_${type}_cpu matvec.comp WEIGHT_TYPE=DSVK_TYPE_${TYPE} CPU_KERNELS=1"
     "matmul_${type} matmul.comp WEIGHT_TYPE=DSVK_TYPE_${TYPE}"
     "gather_rows_${type} gather_rows.comp WEIGHT_TYPE=DSVK_TYPE_${TYPE}")
 endforeach()

@@ -8,6 +8,7 @@ foreach(type IN LISTS DSVK_WEIGHT_TYPES)
   list(APPEND DSVK_SHADER_TABLE
     "moe_indexed_matvec_${type} moe_indexed_matvec.comp WEIGHT_TYPE=DSVK_TYPE_${TYPE}"
     "moe_indexed_matvec_${type}_subgroup moe_indexed_matvec.comp WEIGHT_TYPE=DSVK_TYPE_${TYPE} SUBGROUP_ARITHMETIC=1"
+    "moe_indexed_matvec_${type}_cpu moe_indexed_matvec.comp WEIGHT_TYPE=DSVK_TYPE_${TYPE} CPU_KERNELS=1"
     "moe_indexed_matmul_${type} moe_indexed_matmul.comp WEIGHT_TYPE=DSVK_TYPE_${TYPE}")
 endforeach()
 

@@ -8,8 +8,8 @@ set(DSVK_DEMO_DIR ${CMAKE_SOURCE_DIR}/assets)
 
 dsvk_add_gpu_test(test_demo_model ${DSVK_TEST_DIR}/test_demo_model.c)
 target_link_libraries(test_demo_model PRIVATE dsvk_forward_test_support)
-foreach(profile none baseline)
-  set_property(TEST test_demo_model.${profile} APPEND PROPERTY
+foreach(test IN LISTS test_demo_model_TESTS)
+  set_property(TEST ${test} APPEND PROPERTY
                ENVIRONMENT "DSVK_DEMO_DIR=${DSVK_DEMO_DIR}")
 endforeach()
 

@@ -154,10 +154,7 @@ static void test_refused_shapes(rt_device *dev)
 int main(void)
 {
     rt_device *dev = test_gpu_device();
-    const char *profile = getenv("DSVK_EMULATE");
-    /* Each profile its own directory: ctest may run both at once. */
-    snprintf(out_dir, sizeof out_dir, "%s-%s", DSVK_FORWARD_MODELS,
-             profile && *profile ? profile : "none");
+    test_gpu_variant_path(out_dir, sizeof out_dir, DSVK_FORWARD_MODELS);
     mkdir(out_dir, 0755);
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
         for (size_t l = 0; l < sizeof layouts / sizeof layouts[0]; l++)

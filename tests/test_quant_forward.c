@@ -108,10 +108,7 @@ static void check_model(rt_device *dev, size_t index, const char *path)
 int main(void)
 {
     rt_device *dev = test_gpu_device();
-    const char *profile = getenv("DSVK_EMULATE");
-    /* Each profile its own directory: ctest may run both at once. */
-    snprintf(out_dir, sizeof out_dir, "%s-%s", DSVK_QUANT_MODELS,
-             profile && *profile ? profile : "none");
+    test_gpu_variant_path(out_dir, sizeof out_dir, DSVK_QUANT_MODELS);
     mkdir(out_dir, 0755);
     for (size_t i = 0; i < sizeof models / sizeof models[0]; i++) {
         char path[4200];

@@ -34,8 +34,23 @@ rt_device_desc test_gpu_desc(void)
         fprintf(stderr, "DSVK_EMULATE=%s is not none or baseline\n", emulate);
         exit(1);
     }
+    const char *kernels = getenv("DSVK_KERNELS");
+    if (kernels && *kernels &&
+        !rt_kernel_class_from_name(kernels, &desc.kernels)) {
+        fprintf(stderr, "DSVK_KERNELS=%s is not auto, gpu or cpu\n", kernels);
+        exit(1);
+    }
     desc.validation = test_env_on("DSVK_VALIDATION");
     return desc;
+}
+
+void test_gpu_variant_path(char *out, size_t size, const char *prefix)
+{
+    const char *profile = getenv("DSVK_EMULATE");
+    const char *kernels = getenv("DSVK_KERNELS");
+    snprintf(out, size, "%s-%s-%s", prefix,
+             profile && *profile ? profile : "none",
+             kernels && *kernels ? kernels : "auto");
 }
 
 rt_device *test_gpu_device(void)

@@ -24,6 +24,10 @@ rt_device *test_gpu_device(void);
  * counts validation messages for test_gpu_finish. */
 rt_device_desc test_gpu_desc(void);
 
+/* prefix-PROFILE-KERNELS, e.g. "models-none-auto", in out: a folder of this
+ * test variant's own, since ctest may run the variants of a test at once. */
+void test_gpu_variant_path(char *out, size_t size, const char *prefix);
+
 /* test_gpu_device with a desc from test_gpu_desc, possibly changed. */
 rt_device *test_gpu_create(const rt_device_desc *desc);
 

@@ -80,6 +80,7 @@ static void print_device(const rt_device_info *info)
            c->subgroup_size, c->min_subgroup_size, c->max_subgroup_size,
            yes(c->subgroup_size_control), yes(c->subgroup_arithmetic),
            yes(c->subgroup_shuffle));
+    printf("    kernels          %s class\n", c->cpu_kernels ? "CPU" : "GPU");
     printf("    shared memory    %u bytes\n", c->max_shared_memory);
     printf("    workgroup        %u invocations, size %ux%ux%u, count "
            "%ux%ux%u\n",

@@ -51,6 +51,12 @@ bool cli_device_desc(rt_device_desc *desc)
         cli_error("DSVK_EMULATE=%s is not one of: none, baseline", emulate);
         return false;
     }
+    const char *kernels = getenv("DSVK_KERNELS");
+    if (kernels && *kernels &&
+        !rt_kernel_class_from_name(kernels, &desc->kernels)) {
+        cli_error("DSVK_KERNELS=%s is not one of: auto, gpu, cpu", kernels);
+        return false;
+    }
     const char *validation = getenv("DSVK_VALIDATION");
     desc->validation = validation && *validation && strcmp(validation, "0");
 

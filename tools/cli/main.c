@@ -35,6 +35,8 @@ static void usage(FILE *out)
           "  DSVK_DEVICE=N          use Vulkan device N (as --device N)\n"
           "  DSVK_EMULATE=baseline  behave like the weakest Vulkan 1.2 "
           "device\n"
+          "  DSVK_KERNELS=gpu|cpu   force the products' kernel class "
+          "(default auto)\n"
           "  DSVK_VALIDATION=1      enable the Khronos validation layer\n",
           out);
 }

@@ -1,0 +1,77 @@
+/* The inner product of the matrix-vector shaders (matvec.comp,
+ * moe_indexed_matvec.comp): PRODUCT_ROWS weight rows times one row of x,
+ * shaped for the device class the pipeline was built for.
+ *
+ * GPU class (default): a workgroup owns PRODUCT_ROWS rows. Every
+ * invocation sums a strided quarter-row slice (coalesced reads across the
+ * workgroup) and the workgroup reduces (reduce.glsl).
+ *
+ * CPU class (CPU_KERNELS, for lavapipe and other CPU drivers): every
+ * invocation owns PRODUCT_ROWS rows and walks all their columns, with
+ * independent accumulators and no barrier or reduction. A CPU driver runs a
+ * workgroup as one SIMD loop on one thread, where barriers switch
+ * coroutines and shared memory is scalar, so a reduction costs more than
+ * the product of a short row. The loop makes cols / 4 iterations (plus at
+ * most 3 for a tail), far below lavapipe's 65,535 per invocation for any
+ * row dsvk accepts (DSVK_MAX_PRODUCT_COLS).
+ *
+ * Use: define PRODUCT_ROWS, declare x[] and include weights.glsl first.
+ *   product_first_row(group): the first of this invocation's rows
+ *   product_dot(row_byte, present, x_row, cols, acc): acc[i] = row i . x
+ *   product_writer(): whether this invocation stores the results */
+#ifdef CPU_KERNELS
+const uint PRODUCT_GROUP_ROWS = PRODUCT_ROWS * WORKGROUP_SIZE;
+#else
+#include "reduce.glsl"
+const uint PRODUCT_GROUP_ROWS = PRODUCT_ROWS;
+#endif
+
+uint product_first_row(uint group)
+{
+#ifdef CPU_KERNELS
+    return group * PRODUCT_GROUP_ROWS +
+           gl_LocalInvocationIndex * PRODUCT_ROWS;
+#else
+    return group * PRODUCT_GROUP_ROWS;
+#endif
+}
+
+bool product_writer()
+{
+#ifdef CPU_KERNELS
+    return true;
+#else
+    return gl_LocalInvocationIndex == 0u;
+#endif
+}
+
+void product_dot(uint row_byte[PRODUCT_ROWS], bool present[PRODUCT_ROWS],
+                 uint x_row, uint cols, out float acc[PRODUCT_ROWS])
+{
+#ifdef CPU_KERNELS
+    const uint first = 0u, step = 4u, tail_step = 1u;
+#else
+    const uint first = gl_LocalInvocationIndex;
+    const uint step = WORKGROUP_SIZE * 4u, tail_step = WORKGROUP_SIZE;
+#endif
+    for (uint i = 0u; i < PRODUCT_ROWS; i++)
+        acc[i] = 0.0;
+    uint full = cols & ~3u; /* columns read four at a time */
+    for (uint c = first * 4u; c < full; c += step) {
+        uint xc = x_row + c;
+        vec4 xv = vec4(x[xc], x[xc + 1u], x[xc + 2u], x[xc + 3u]);
+        for (uint i = 0u; i < PRODUCT_ROWS; i++)
+            if (present[i])
+                acc[i] += dot(weight_get4(row_byte[i], c), xv);
+    }
+    /* Lengths that are not a multiple of 4 (F32/F16/BF16 only; block
+     * types are multiples of 32). */
+    for (uint c = full + first; c < cols; c += tail_step)
+        for (uint i = 0u; i < PRODUCT_ROWS; i++)
+            if (present[i])
+                acc[i] += weight_get(row_byte[i], c) * x[x_row + c];
+#ifndef CPU_KERNELS
+    for (uint i = 0u; i < PRODUCT_ROWS; i++)
+        acc[i] = reduce_add(acc[i]);
+#endif
+}
