@@ -7,6 +7,7 @@
  * the device's subgroupSize: for SPIR-V 1.5 pipelines without the
  * varying-size flag Vulkan guarantees gl_SubgroupSize equals it, so it may
  * size shared arrays. */
+#extension GL_EXT_control_flow_attributes : require
 #include "shared.h"
 #include "op_params.h"
 

@@ -31,10 +31,9 @@ DSVK_STRUCT(dsvk_view)
 #define DSVK_MATVEC_ROWS 2u
 /* The CPU-class matrix-vector kernels (shaders/product_rows.glsl): rows per
  * invocation and invocations per workgroup (one 8-lane SIMD loop of
- * lavapipe), and the longest row they take: the loop makes cols / 4 + 3
- * iterations with DSVK_CPU_PRODUCT_ROWS more inside each, which must stay
- * well below lavapipe's 65,535 per invocation. Longer rows use the GPU-class
- * kernel. */
+ * lavapipe), and the longest row they take: up to cols / 4 + 3 loop
+ * iterations, which must stay well below lavapipe's 65,535 per invocation.
+ * Longer rows use the GPU-class kernel. */
 #define DSVK_CPU_PRODUCT_ROWS 4u
 #define DSVK_CPU_PRODUCT_WORKGROUP 8u
 #define DSVK_CPU_PRODUCT_MAX_COLS 32768u

@@ -11,9 +11,10 @@
  * independent accumulators and no barrier or reduction. A CPU driver runs a
  * workgroup as one SIMD loop on one thread, where barriers switch
  * coroutines and shared memory is scalar, so a reduction costs more than
- * the product of a short row. The loop makes cols / 4 iterations (plus at
- * most 3 for a tail), far below lavapipe's 65,535 per invocation for any
- * row dsvk accepts (DSVK_MAX_PRODUCT_COLS).
+ * the product of a short row. Its loop makes cols / 4 + 3 iterations
+ * (cols / 32 for the types with weight_dot32); inner loops are unrolled. The launcher gives it rows of at most
+ * DSVK_CPU_PRODUCT_MAX_COLS, far below lavapipe's 65,535 iterations per
+ * invocation.
  *
  * Use: define PRODUCT_ROWS, declare x[] and include weights.glsl first.
  *   product_first_row(group): the first of this invocation's rows
@@ -48,30 +49,44 @@ bool product_writer()
 void product_dot(uint row_byte[PRODUCT_ROWS], bool present[PRODUCT_ROWS],
                  uint x_row, uint cols, out float acc[PRODUCT_ROWS])
 {
-#ifdef CPU_KERNELS
-    const uint first = 0u, step = 4u, tail_step = 1u;
-#else
-    const uint first = gl_LocalInvocationIndex;
-    const uint step = WORKGROUP_SIZE * 4u, tail_step = WORKGROUP_SIZE;
-#endif
-    for (uint i = 0u; i < PRODUCT_ROWS; i++)
+    [[unroll]] for (uint i = 0u; i < PRODUCT_ROWS; i++)
         acc[i] = 0.0;
+#if defined(CPU_KERNELS) && defined(WEIGHT_DOT32)
+    /* Types that decode a 32-element block at once (weights.glsl) take
+     * their rows a block at a time: block types have whole blocks. */
+    for (uint c = 0u; c < cols; c += 32u) {
+        vec4 xv[8];
+        [[unroll]] for (uint k = 0u; k < 8u; k++) {
+            uint xc = x_row + c + 4u * k;
+            xv[k] = vec4(x[xc], x[xc + 1u], x[xc + 2u], x[xc + 3u]);
+        }
+        [[unroll]] for (uint i = 0u; i < PRODUCT_ROWS; i++)
+            if (present[i])
+                acc[i] += weight_dot32(row_byte[i], c, xv);
+    }
+#else
+#ifdef CPU_KERNELS
+    const uint first = 0u, step = 1u;
+#else
+    const uint first = gl_LocalInvocationIndex, step = WORKGROUP_SIZE;
+#endif
     uint full = cols & ~3u; /* columns read four at a time */
-    for (uint c = first * 4u; c < full; c += step) {
+    for (uint c = first * 4u; c < full; c += step * 4u) {
         uint xc = x_row + c;
         vec4 xv = vec4(x[xc], x[xc + 1u], x[xc + 2u], x[xc + 3u]);
-        for (uint i = 0u; i < PRODUCT_ROWS; i++)
+        [[unroll]] for (uint i = 0u; i < PRODUCT_ROWS; i++)
             if (present[i])
                 acc[i] += dot(weight_get4(row_byte[i], c), xv);
     }
     /* Lengths that are not a multiple of 4 (F32/F16/BF16 only; block
      * types are multiples of 32). */
-    for (uint c = full + first; c < cols; c += tail_step)
-        for (uint i = 0u; i < PRODUCT_ROWS; i++)
+    for (uint c = full + first; c < cols; c += step)
+        [[unroll]] for (uint i = 0u; i < PRODUCT_ROWS; i++)
             if (present[i])
                 acc[i] += weight_get(row_byte[i], c) * x[x_row + c];
+#endif
 #ifndef CPU_KERNELS
-    for (uint i = 0u; i < PRODUCT_ROWS; i++)
+    [[unroll]] for (uint i = 0u; i < PRODUCT_ROWS; i++)
         acc[i] = reduce_add(acc[i]);
 #endif
 }

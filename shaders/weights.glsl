@@ -23,6 +23,13 @@
  *                       elements col .. col+3; needs col % 4 == 0 and
  *                       col + 4 <= the row's length
  *
+ * Optionally, where decoding a 32-element block at once saves reads (the
+ * type defines WEIGHT_DOT32):
+ *   float weight_dot32(uint row, uint col, vec4 xv[8])
+ *                       elements col .. col+31 dotted with xv (x[col + 4k
+ *                       + j] in xv[k][j]); needs col % 32 == 0 and col + 32
+ *                       <= the row's length
+ *
  * `row` is a byte offset: a multiple of 4 for F32 and for the types whose
  * blocks are whole 32-bit words (Q4_1 20 bytes, Q5_1 24, Q4_K 144, Q5_K
  * 176), which are read as aligned words; a multiple of 2 for the others
@@ -148,6 +155,37 @@ vec4 weight_get4(uint row, uint col)
     ivec4 quants = ivec4(bitfieldExtract(q, 0, 8), bitfieldExtract(q, 8, 8),
                          bitfieldExtract(q, 16, 8), bitfieldExtract(q, 24, 8));
     return weight_f16(block) * vec4(quants);
+}
+
+/* A whole block in 9 word reads: 34-byte blocks start on a 2-byte
+ * boundary, so either the quants start on a word and the scale is the
+ * high half of the word before, or the scale is the low half of the word
+ * whose high half starts the quants. */
+#define WEIGHT_DOT32
+float weight_dot32(uint row, uint col, vec4 xv[8])
+{
+    uint block = row + (col / 32u) * 34u;
+    uint word = (block + 2u) >> 2;
+    bool quants_aligned = (block & 3u) == 2u;
+    uint first = WEIGHT_WORDS[quants_aligned ? word - 1u : word];
+    float d = unpackHalf2x16(quants_aligned ? first >> 16 : first).x;
+    float sum = 0.0;
+    uint low = first;
+    [[unroll]] for (uint k = 0u; k < 8u; k++) {
+        uint q;
+        if (quants_aligned) {
+            q = WEIGHT_WORDS[word + k];
+        } else {
+            uint high = WEIGHT_WORDS[word + k + 1u];
+            q = (low >> 16) | (high << 16);
+            low = high;
+        }
+        int s = int(q);
+        vec4 quants = vec4(bitfieldExtract(s, 0, 8), bitfieldExtract(s, 8, 8),
+                           bitfieldExtract(s, 16, 8), bitfieldExtract(s, 24, 8));
+        sum += dot(quants, xv[k]);
+    }
+    return d * sum;
 }
 
 #elif WEIGHT_TYPE == DSVK_TYPE_Q4_0 || WEIGHT_TYPE == DSVK_TYPE_Q4_1 ||        \
@@ -313,3 +351,4 @@ float weight_get(uint row, uint col)
 #else
 #error "weights.glsl: WEIGHT_TYPE has no decoder yet"
 #endif
+

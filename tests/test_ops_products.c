@@ -6,6 +6,7 @@
  * artificially small binding limit, and clean errors for bad arguments. */
 #include "dequant.h"
 #include "gguf.h"
+#include "op_params.h"
 #include "ref/ref_ops.h"
 #include "test_ops_fixture.h"
 
@@ -15,26 +16,49 @@
 
 /* GPU and reference multiply bit-identical decoded weights and inputs; they
  * differ only in f32 accumulation (in a different order) against the
- * reference's double. For n terms of size ~1 that is a relative error of
- * about sqrt(n) * 2^-24, an NMSE near 1e-13 at n = 289; 1e-10 leaves three
- * orders of magnitude of margin and still catches any decoding slip (one
- * wrong element in 289 gives ~1e-3). The same bound holds for every type,
- * because quantization error is in both sides' inputs. */
+ * reference's double. That error scales with the terms' magnitudes, not
+ * with the sum, which may cancel: so the error is normalised by
+ * sum_c |W[r][c] x[c]| per output (product_nmse), not by y itself. For n
+ * terms that is about sqrt(n) * 2^-24, a normalised MSE near 1e-15 at n =
+ * 289; 1e-10 leaves orders of magnitude of margin and still catches any
+ * decoding slip (one wrong element in 289 gives ~1e-5). The same bound
+ * holds for every type, because quantization error is in both sides'
+ * inputs. */
 #define PRODUCT_TOLERANCE 1e-10
+
+/* sum (y - y_ref)^2 / sum scale^2, scale[t][r] = sum_c |W[r][c] x[t][c]|. */
+static double product_nmse(const float *y, const float *y_ref, const float *w,
+                           const float *x, uint32_t rows, uint32_t cols,
+                           uint32_t tokens)
+{
+    double err = 0.0, norm = 0.0;
+    for (uint32_t t = 0; t < tokens; t++)
+        for (uint32_t r = 0; r < rows; r++) {
+            double scale = 0.0;
+            for (uint32_t c = 0; c < cols; c++)
+                scale += fabs((double)w[(size_t)r * cols + c] *
+                              x[(size_t)t * cols + c]);
+            double d = (double)y[t * rows + r] - y_ref[t * rows + r];
+            err += d * d;
+            norm += scale * scale;
+        }
+    return norm > 0.0 ? err / norm : err;
+}
 
 /* The value left in y's slice padding; it must survive every product. */
 #define PAD_VALUE 7.0f
 
 typedef struct product_type {
     uint32_t type;
-    uint32_t cols[3]; /* whole blocks (32, 256 for K-quants); floats odd */
+    uint32_t cols[3]; /* whole blocks (32, 256 for K-quants); floats odd
+                         and whole 32-column blocks (product_rows.glsl) */
     uint64_t lead;    /* bytes before the weight: rows as little aligned as
                          the launchers allow (fixture_unaligned_lead) */
 } product_type;
 
 static const product_type product_types[] = {
-    {DSVK_TYPE_F32, {33, 97, 289}, 4},    {DSVK_TYPE_F16, {33, 97, 289}, 2},
-    {DSVK_TYPE_BF16, {33, 97, 289}, 6},   {DSVK_TYPE_Q8_0, {32, 96, 288}, 2},
+    {DSVK_TYPE_F32, {33, 96, 289}, 4},    {DSVK_TYPE_F16, {33, 97, 288}, 2},
+    {DSVK_TYPE_BF16, {32, 97, 289}, 6},   {DSVK_TYPE_Q8_0, {32, 96, 288}, 2},
     {DSVK_TYPE_Q4_0, {32, 96, 288}, 2},   {DSVK_TYPE_Q4_1, {32, 96, 288}, 4},
     {DSVK_TYPE_Q5_0, {32, 96, 288}, 2},   {DSVK_TYPE_Q5_1, {32, 96, 288}, 12},
     {DSVK_TYPE_Q4_K, {256, 512, 768}, 4}, {DSVK_TYPE_Q5_K, {256, 512, 768}, 12},
@@ -104,7 +128,7 @@ static float *run_product(ops_fixture *f, const product_case *c,
     }
     const float *matrix = decoded + (size_t)c->matrix * c->rows * c->cols;
     ref_matmul(matrix, c->rows, c->cols, x, c->tokens, y_ref);
-    *nmse = test_nmse(y, y_ref, (size_t)c->tokens * c->rows);
+    *nmse = product_nmse(y, y_ref, matrix, x, c->rows, c->cols, c->tokens);
 
     fixture_release(f);
     free(decoded);
@@ -193,6 +217,30 @@ static void test_splits(ops_fixture *f)
     }
 }
 
+/* Rows as long as the CPU-class matvec takes, and longer (the GPU-class
+ * kernel takes those): lavapipe stops every loop of an invocation silently
+ * after 65,535 iterations in all, so a kernel whose loop count grew past
+ * it would give wrong sums here rather than an error. Whole 32-column
+ * blocks (F32, Q8_0) and a row that is not (F16), one and two tokens. */
+static void test_long_rows(ops_fixture *f)
+{
+    const uint32_t max = DSVK_CPU_PRODUCT_MAX_COLS;
+    const product_case cases[] = {
+        {DSVK_TYPE_F32, 9, max, 1, 0, 1, false, 4},
+        {DSVK_TYPE_F16, 9, max - 3, 1, 0, 2, false, 2},
+        {DSVK_TYPE_Q8_0, 9, max, 1, 0, 1, false, 2},
+        {DSVK_TYPE_F32, 9, max + 32, 1, 0, 1, false, 4},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        double nmse;
+        free(run_product(f, &cases[i], 0, &nmse));
+        CHECK(nmse <= PRODUCT_TOLERANCE, "matvec %s 9 x %u: nmse %g",
+              fixture_type_name(cases[i].type), cases[i].cols, nmse);
+        printf("long rows: matvec %s 9 x %u, nmse %.2g\n",
+               fixture_type_name(cases[i].type), cases[i].cols, nmse);
+    }
+}
+
 static void test_bad_arguments(ops_fixture *f)
 {
     float zeros[64] = {0};
@@ -258,6 +306,7 @@ int main(void)
     fixture_open(&f);
     test_product_table(&f);
     test_splits(&f);
+    test_long_rows(&f);
     test_bad_arguments(&f);
     test_every_decodable_type(&f);
     for (int tiled = 0; tiled < 2; tiled++)
