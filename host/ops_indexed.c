@@ -44,8 +44,10 @@ static dsvk_status record_chunks(const rt_ops *ops, const char *op,
     op_matvec_shape shape = {NULL, 0};
     status = tiled ? op_pipeline(ops, name, false,
                                  DSVK_INDEXED_MATMUL_WORKGROUP, &shape.pipeline)
-                   : op_matvec_shape_for(ops, name, DSVK_INDEXED_MATVEC_ROWS,
-                                         w->cols, &shape);
+                   : op_matvec_shape_for(
+                         ops, name, DSVK_INDEXED_MATVEC_ROWS, w->cols,
+                         op_wide_rows(ops, type, w, w->offset, params.x, slots),
+                         &shape);
     uint32_t per_binding = 0;
     if (status == DSVK_OK)
         status = matrices_per_binding(ops, op, w, &per_binding);

@@ -3,13 +3,19 @@
 #include <assert.h>
 #include <stdio.h>
 
+/* `wide`: the type is in DSVK_WIDE_WEIGHT_TYPES (shaders/shaders.cmake). */
 static const op_weight_type weight_types[] = {
-    {DSVK_TYPE_F32, "f32", 1, 4},       {DSVK_TYPE_F16, "f16", 1, 2},
-    {DSVK_TYPE_BF16, "bf16", 1, 2},     {DSVK_TYPE_Q8_0, "q8_0", 32, 34},
-    {DSVK_TYPE_Q4_0, "q4_0", 32, 18},   {DSVK_TYPE_Q4_1, "q4_1", 32, 20},
-    {DSVK_TYPE_Q5_0, "q5_0", 32, 22},   {DSVK_TYPE_Q5_1, "q5_1", 32, 24},
-    {DSVK_TYPE_Q4_K, "q4_k", 256, 144}, {DSVK_TYPE_Q5_K, "q5_k", 256, 176},
-    {DSVK_TYPE_Q6_K, "q6_k", 256, 210},
+    {DSVK_TYPE_F32, "f32", 1, 4, false},
+    {DSVK_TYPE_F16, "f16", 1, 2, false},
+    {DSVK_TYPE_BF16, "bf16", 1, 2, false},
+    {DSVK_TYPE_Q8_0, "q8_0", 32, 34, true},
+    {DSVK_TYPE_Q4_0, "q4_0", 32, 18, false},
+    {DSVK_TYPE_Q4_1, "q4_1", 32, 20, false},
+    {DSVK_TYPE_Q5_0, "q5_0", 32, 22, false},
+    {DSVK_TYPE_Q5_1, "q5_1", 32, 24, false},
+    {DSVK_TYPE_Q4_K, "q4_k", 256, 144, false},
+    {DSVK_TYPE_Q5_K, "q5_k", 256, 176, false},
+    {DSVK_TYPE_Q6_K, "q6_k", 256, 210, false},
 };
 
 dsvk_status op_check_weight(const rt_ops *ops, const char *op,
@@ -153,14 +159,26 @@ dsvk_status op_pipeline(const rt_ops *ops, const char *name, bool reducing,
     return rt_pipeline_get(ops->dev, full, spec, 2, out);
 }
 
+bool op_wide_rows(const rt_ops *ops, const op_weight_type *type,
+                  const rt_weight *w, uint64_t weight_offset, dsvk_view x,
+                  uint32_t x_rows)
+{
+    return type->wide && w->cols % 256 == 0 && w->row_bytes % 16 == 0 &&
+           weight_offset % 16 == 0 && op_binding_alignment(ops) % 16 == 0 &&
+           x.base % 4 == 0 && (x_rows == 1 || x.stride % 4 == 0);
+}
+
 dsvk_status op_matvec_shape_for(const rt_ops *ops, const char *name,
-                                uint32_t gpu_rows, uint32_t cols,
+                                uint32_t gpu_rows, uint32_t cols, bool wide,
                                 op_matvec_shape *out)
 {
     const bool cpu = rt_device_caps(ops->dev)->cpu_kernels &&
                      cols <= DSVK_CPU_PRODUCT_MAX_COLS;
     char full[64];
-    snprintf(full, sizeof full, "%s%s", name, cpu ? "_cpu" : "");
+    snprintf(full, sizeof full, "%s%s", name,
+             !cpu   ? ""
+             : wide ? "_cpu_wide"
+                    : "_cpu");
     out->group_rows =
         cpu ? DSVK_CPU_PRODUCT_ROWS * DSVK_CPU_PRODUCT_WORKGROUP : gpu_rows;
     return op_pipeline(ops, full, !cpu,

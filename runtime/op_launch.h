@@ -25,19 +25,29 @@ typedef struct op_matvec_shape {
     uint32_t group_rows;
 } op_matvec_shape;
 
-/* `name` is the shader's name without the class suffix, e.g.
- * "matvec_q8_0"; gpu_rows the rows per workgroup of its GPU-class form. */
-dsvk_status op_matvec_shape_for(const rt_ops *ops, const char *name,
-                                uint32_t gpu_rows, uint32_t cols,
-                                op_matvec_shape *out);
-
 /* A weight type with a decoder in shaders/weights.glsl. */
 typedef struct op_weight_type {
     uint32_t type;    /* DSVK_TYPE_* */
     const char *name; /* shader-name suffix, e.g. "q8_0" */
     uint32_t block;   /* elements per block */
     uint32_t block_bytes;
+    bool wide; /* has a 256-element decode in 16-byte reads */
 } op_weight_type;
+
+/* `name` is the shader's name without the class suffix, e.g.
+ * "matvec_q8_0"; gpu_rows the rows per workgroup of its GPU-class form;
+ * `wide` what op_wide_rows says. */
+dsvk_status op_matvec_shape_for(const rt_ops *ops, const char *name,
+                                uint32_t gpu_rows, uint32_t cols, bool wide,
+                                op_matvec_shape *out);
+
+/* Whether a CPU-class product may read w in 16-byte words (the _cpu_wide
+ * shaders): a wide type, rows of whole 256-element groups starting on
+ * 16-byte boundaries from weight_offset (the first byte of w's buffer the
+ * product binds), and x (as bound, x_rows rows) 16-byte aligned too. */
+bool op_wide_rows(const rt_ops *ops, const op_weight_type *type,
+                  const rt_weight *w, uint64_t weight_offset, dsvk_view x,
+                  uint32_t x_rows);
 
 /* Checks w (buffer, a type with a decoder, whole blocks, row_bytes, 2-byte
  * aligned rows, 4-byte aligned for F32 and for blocks of whole words) and

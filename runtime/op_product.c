@@ -34,18 +34,18 @@ static dsvk_status record_product(const rt_ops *ops, const char *op,
     char name[32];
     snprintf(name, sizeof name, "%s_%s", tiled ? "matmul" : "matvec",
              type->name);
+    uint64_t matrix_offset =
+        w->offset + (uint64_t)matrix * w->rows * w->row_bytes;
     op_matvec_shape shape = {NULL, 0};
     if (status == DSVK_OK && tiled)
         status = op_pipeline(ops, name, false, DSVK_MATMUL_WORKGROUP,
                              &shape.pipeline);
     else if (status == DSVK_OK)
-        status =
-            op_matvec_shape_for(ops, name, DSVK_MATVEC_ROWS, w->cols, &shape);
+        status = op_matvec_shape_for(
+            ops, name, DSVK_MATVEC_ROWS, w->cols,
+            op_wide_rows(ops, type, w, matrix_offset, x_view, x.rows), &shape);
     if (status != DSVK_OK)
         return status;
-
-    uint64_t matrix_offset =
-        w->offset + (uint64_t)matrix * w->rows * w->row_bytes;
     for (uint32_t first = 0; first < w->rows; first += rows_per_dispatch) {
         uint32_t rows = w->rows - first < rows_per_dispatch ? w->rows - first
                                                             : rows_per_dispatch;

@@ -15,6 +15,10 @@ layout(binding = 1) readonly buffer X { float x[]; };
 layout(binding = 2) writeonly buffer Y { float y[]; };
 
 #define WEIGHT_WORDS weight_words
+#ifdef WIDE_ROWS
+layout(binding = 0) readonly buffer WeightQuads { uvec4 weight_quads[]; };
+#define WEIGHT_QUADS weight_quads
+#endif
 #include "weights.glsl"
 
 #ifdef CPU_KERNELS

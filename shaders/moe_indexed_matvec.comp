@@ -19,6 +19,10 @@ layout(binding = 2) buffer Y { float y[]; }; /* read too when gated */
 layout(binding = 3) readonly buffer Ids { uint ids[]; };
 
 #define WEIGHT_WORDS weight_words
+#ifdef WIDE_ROWS
+layout(binding = 0) readonly buffer WeightQuads { uvec4 weight_quads[]; };
+#define WEIGHT_QUADS weight_quads
+#endif
 #include "weights.glsl"
 
 #ifdef CPU_KERNELS

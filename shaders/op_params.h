@@ -34,7 +34,7 @@ DSVK_STRUCT(dsvk_view)
  * lavapipe), and the longest row they take: up to cols / 4 + 3 loop
  * iterations, which must stay well below lavapipe's 65,535 per invocation.
  * Longer rows use the GPU-class kernel. */
-#define DSVK_CPU_PRODUCT_ROWS 4u
+#define DSVK_CPU_PRODUCT_ROWS 8u
 #define DSVK_CPU_PRODUCT_WORKGROUP 8u
 #define DSVK_CPU_PRODUCT_MAX_COLS 32768u
 /* matmul.comp: each workgroup of DSVK_MATMUL_WORKGROUP invocations computes

@@ -22,6 +22,10 @@
  *   product_writer(): whether this invocation stores the results */
 #ifdef CPU_KERNELS
 const uint PRODUCT_GROUP_ROWS = PRODUCT_ROWS * WORKGROUP_SIZE;
+#ifdef WIDE_ROWS
+/* The x binding again, for 16-byte reads (wide rows need x_row % 4 == 0). */
+layout(binding = 1) readonly buffer XQuads { vec4 x_quads[]; };
+#endif
 #else
 #include "reduce.glsl"
 const uint PRODUCT_GROUP_ROWS = PRODUCT_ROWS;
@@ -51,7 +55,20 @@ void product_dot(uint row_byte[PRODUCT_ROWS], bool present[PRODUCT_ROWS],
 {
     [[unroll]] for (uint i = 0u; i < PRODUCT_ROWS; i++)
         acc[i] = 0.0;
-#if defined(CPU_KERNELS) && defined(WEIGHT_DOT32)
+#if defined(CPU_KERNELS) && defined(WIDE_ROWS)
+    /* Rows of whole 256-element groups on 16-byte boundaries, x too (the
+     * launcher checks): 16-byte reads only. */
+    for (uint c = 0u; c < cols; c += 256u) {
+        vec4 xv[64];
+        [[unroll]] for (uint k = 0u; k < 64u; k++)
+            xv[k] = x_quads[(x_row + c) / 4u + k];
+        [[unroll]] for (uint i = 0u; i < PRODUCT_ROWS; i++)
+            if (present[i])
+                acc[i] += weight_dot256(
+                    (row_byte[i] + c / WEIGHT_BLOCK * WEIGHT_BLOCK_BYTES) / 16u,
+                    xv);
+    }
+#elif defined(CPU_KERNELS) && defined(WEIGHT_DOT32)
     /* Types that decode a 32-element block at once (weights.glsl) take
      * their rows a block at a time: block types have whole blocks. */
     for (uint c = 0u; c < cols; c += 32u) {

@@ -14,6 +14,12 @@ foreach(type IN LISTS DSVK_WEIGHT_TYPES)
     "gather_rows_${type} gather_rows.comp WEIGHT_TYPE=DSVK_TYPE_${TYPE}")
 endforeach()
 
+foreach(type IN LISTS DSVK_WIDE_WEIGHT_TYPES)
+  string(TOUPPER ${type} TYPE)
+  list(APPEND DSVK_SHADER_TABLE
+    "matvec_${type}_cpu_wide matvec.comp WEIGHT_TYPE=DSVK_TYPE_${TYPE} CPU_KERNELS=1 WIDE_ROWS=1")
+endforeach()
+
 foreach(op rms_norm softmax argmax)
   list(APPEND DSVK_SHADER_TABLE
     "${op} ${op}.comp"

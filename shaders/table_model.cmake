@@ -12,6 +12,12 @@ foreach(type IN LISTS DSVK_WEIGHT_TYPES)
     "moe_indexed_matmul_${type} moe_indexed_matmul.comp WEIGHT_TYPE=DSVK_TYPE_${TYPE}")
 endforeach()
 
+foreach(type IN LISTS DSVK_WIDE_WEIGHT_TYPES)
+  string(TOUPPER ${type} TYPE)
+  list(APPEND DSVK_SHADER_TABLE
+    "moe_indexed_matvec_${type}_cpu_wide moe_indexed_matvec.comp WEIGHT_TYPE=DSVK_TYPE_${TYPE} CPU_KERNELS=1 WIDE_ROWS=1")
+endforeach()
+
 list(APPEND DSVK_SHADER_TABLE
   "mla_cache_write mla_cache_write.comp"
   "mla_attention mla_attention.comp"

@@ -29,6 +29,11 @@
  *                       elements col .. col+31 dotted with xv (x[col + 4k
  *                       + j] in xv[k][j]); needs col % 32 == 0 and col + 32
  *                       <= the row's length
+ * and, for 256 elements in 16-byte reads (the type defines WEIGHT_DOT256;
+ * the shader declares the weights again as uvec4 WEIGHT_QUADS[]):
+ *   float weight_dot256(uint quad, vec4 xv[64])
+ *                       the 256 elements starting at 16-byte word `quad`
+ *                       dotted with xv; needs a 16-byte aligned start
  *
  * `row` is a byte offset: a multiple of 4 for F32 and for the types whose
  * blocks are whole 32-bit words (Q4_1 20 bytes, Q5_1 24, Q4_K 144, Q5_K
@@ -156,6 +161,44 @@ vec4 weight_get4(uint row, uint col)
                          bitfieldExtract(q, 16, 8), bitfieldExtract(q, 24, 8));
     return weight_f16(block) * vec4(quants);
 }
+
+#ifdef WEIGHT_QUADS
+/* Eight blocks (272 bytes) in 17 16-byte reads. Block b starts at byte 34b:
+ * for even b on a word (scale in the low half, quants from the high
+ * half), for odd b in the middle of one (scale in the high half, quants
+ * from the next word). The unrolled loops make every index a constant, so
+ * the words stay in registers. */
+#define WEIGHT_DOT256
+float weight_dot256(uint quad, vec4 xv[64])
+{
+    uint w[68];
+    [[unroll]] for (uint i = 0u; i < 17u; i++) {
+        uvec4 v = WEIGHT_QUADS[quad + i];
+        w[4u * i] = v.x;
+        w[4u * i + 1u] = v.y;
+        w[4u * i + 2u] = v.z;
+        w[4u * i + 3u] = v.w;
+    }
+    float total = 0.0;
+    [[unroll]] for (uint b = 0u; b < 8u; b++) {
+        const uint start = 17u * b / 2u;
+        const bool odd = (b & 1u) == 1u;
+        float d = unpackHalf2x16(odd ? w[start] >> 16 : w[start]).x;
+        float sum = 0.0;
+        [[unroll]] for (uint k = 0u; k < 8u; k++) {
+            uint q = odd ? w[start + 1u + k]
+                         : (w[start + k] >> 16) | (w[start + k + 1u] << 16);
+            int s = int(q);
+            vec4 quants =
+                vec4(bitfieldExtract(s, 0, 8), bitfieldExtract(s, 8, 8),
+                     bitfieldExtract(s, 16, 8), bitfieldExtract(s, 24, 8));
+            sum += dot(quants, xv[8u * b + k]);
+        }
+        total += d * sum;
+    }
+    return total;
+}
+#endif
 
 /* A whole block in 9 word reads: 34-byte blocks start on a 2-byte
  * boundary, so either the quants start on a word and the scale is the

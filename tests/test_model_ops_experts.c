@@ -33,6 +33,10 @@ typedef struct expert_case {
     bool skewed;     /* every token's first choice is expert 3 */
     bool accumulate; /* y starts with values the experts add to */
     uint64_t max_binding_range;
+    /* Rows of whole 256-element groups on 16-byte boundaries and x aligned
+     * alike: what the CPU-class wide kernels take (shaders/weights.glsl's
+     * weight_dot256). Otherwise rows and x are as unaligned as allowed. */
+    bool aligned;
 } expert_case;
 
 static const uint32_t types[] = {DSVK_TYPE_F32, DSVK_TYPE_F16, DSVK_TYPE_BF16,
@@ -46,8 +50,13 @@ static const char *const path_names[] = {"auto", "per-token", "grouped"};
 
 /* Row lengths: odd ones for the float types (the shaders' tails), whole
  * 32-blocks for Q4_0 ... Q8_0, whole 256-blocks for the K-quants. */
-static void dims(uint32_t type, uint32_t *n_embd, uint32_t *n_ff)
+static void dims(const expert_case *c, uint32_t *n_embd, uint32_t *n_ff)
 {
+    const uint32_t type = c->type;
+    if (c->aligned) {
+        *n_embd = *n_ff = 256;
+        return;
+    }
     bool k_quant = type == DSVK_TYPE_Q4_K || type == DSVK_TYPE_Q5_K ||
                    type == DSVK_TYPE_Q6_K;
     bool float_type = type == DSVK_TYPE_F32 || type == DSVK_TYPE_F16 ||
@@ -82,10 +91,10 @@ static void draw_routes(test_rng *rng, const expert_case *c, uint32_t *ids,
 static float *run_experts(ops_fixture *f, const expert_case *c, double *nmse)
 {
     uint32_t d, ff, E = c->n_expert, k = c->k, T = c->tokens;
-    dims(c->type, &d, &ff);
+    dims(c, &d, &ff);
     test_rng rng = test_rng_seed(c->type * 1009u + E * 101u + k * 13u + T);
     float *gate, *up, *down;
-    uint64_t lead = fixture_unaligned_lead(c->type); /* unaligned rows */
+    uint64_t lead = c->aligned ? 0 : fixture_unaligned_lead(c->type);
     rt_weight gate_w = fixture_weight(f, &rng, c->type, E, ff, d, lead, &gate);
     rt_weight up_w = fixture_weight(f, &rng, c->type, E, ff, d, lead, &up);
     rt_weight down_w = fixture_weight(f, &rng, c->type, E, d, ff, lead, &down);
@@ -100,20 +109,23 @@ static float *run_experts(ops_fixture *f, const expert_case *c, double *nmse)
     rt_buffer_upload(f->dev, route_buf, routes.weights_offset, weights,
                      n_assign * 4);
 
-    /* x with stride d + 1 one float in; y with stride d + 2 two in. */
+    /* x with stride d + 1 one float in (aligned: d, from the start); y with
+     * stride d + 2 two in. */
+    const uint32_t x_lead = c->aligned ? 0 : 1;
+    const uint32_t x_stride = c->aligned ? d : d + 1;
     float *x = malloc((size_t)T * d * 4), *y0 = malloc((size_t)T * d * 4);
-    float *x_stored = calloc(1 + (size_t)T * (d + 1), 4);
+    float *x_stored = calloc(x_lead + (size_t)T * x_stride, 4);
     size_t y_size = 2 + (size_t)T * (d + 2);
     float *y_stored = malloc(y_size * 4);
     test_rng_fill(&rng, x, (size_t)T * d, -1, 1);
     test_rng_fill(&rng, y0, (size_t)T * d, -1, 1);
-    fixture_scatter(x, T, d, d + 1, x_stored + 1);
+    fixture_scatter(x, T, d, x_stride, x_stored + x_lead);
     for (size_t i = 0; i < y_size; i++)
         y_stored[i] = PAD_VALUE;
     if (c->accumulate)
         fixture_scatter(y0, T, d, d + 2, y_stored + 2);
     const rt_buffer *x_buf =
-        fixture_buffer(f, x_stored, (1 + (size_t)T * (d + 1)) * 4);
+        fixture_buffer(f, x_stored, (x_lead + (size_t)T * x_stride) * 4);
     const rt_buffer *y_buf = fixture_buffer(f, y_stored, y_size * 4);
     const rt_buffer *scratch =
         fixture_buffer(f, NULL, 16 + moe_experts_scratch_bytes(T, k, d, ff, E));
@@ -122,7 +134,7 @@ static float *run_experts(ops_fixture *f, const expert_case *c, double *nmse)
     moe_experts_desc desc = {
         .experts = &experts,
         .routes = &routes,
-        .x = {x_buf, 4, T, d, d + 1},
+        .x = {x_buf, 4 * x_lead, T, d, x_stride},
         .scratch = scratch,
         .scratch_offset = 16,
         .path = c->path,
@@ -191,18 +203,23 @@ static void test_table(ops_fixture *f)
                 }
     /* Decode (indexed matvec) and a batch (grouped indexed matmul). */
     for (size_t t = 0; t < sizeof block_types / sizeof block_types[0]; t++) {
-        check_case(f, &(expert_case){block_types[t], 16, 4, 1,
-                                     MOE_PATH_PER_TOKEN, false, false, 0});
+        check_case(f,
+                   &(expert_case){block_types[t], 16, 4, 1, MOE_PATH_PER_TOKEN,
+                                  false, false, 0, false});
         check_case(f, &(expert_case){block_types[t], 16, 4, 17,
-                                     MOE_PATH_GROUPED, false, false, 0});
+                                     MOE_PATH_GROUPED, false, false, 0, false});
     }
     /* 40 rows on expert 3: two token tiles of the grouped matmul. */
     check_case(f, &(expert_case){DSVK_TYPE_F16, 16, 4, 40, MOE_PATH_GROUPED,
-                                 true, false, 0});
+                                 true, false, 0, false});
     check_case(f, &(expert_case){DSVK_TYPE_Q8_0, 8, 2, 40, MOE_PATH_AUTO, true,
-                                 true, 0});
+                                 true, 0, false});
     check_case(f, &(expert_case){DSVK_TYPE_BF16, 8, 2, 3, MOE_PATH_AUTO, false,
-                                 true, 0});
+                                 true, 0, false});
+    /* Decode with aligned rows: Q8_0 takes the wide kernels on CPU drivers. */
+    for (uint32_t tokens = 1; tokens <= 2; tokens++)
+        check_case(f, &(expert_case){DSVK_TYPE_Q8_0, 8, 2, tokens,
+                                     MOE_PATH_PER_TOKEN, false, true, 0, true});
 }
 
 /* A binding limit of three expert matrices (plus what alignment holds
@@ -210,9 +227,9 @@ static void test_table(ops_fixture *f)
  * by the same code on the same data either way. */
 static void test_split(ops_fixture *f, moe_path path)
 {
-    expert_case c = {DSVK_TYPE_Q8_0, 16, 4, 5, path, false, false, 0};
+    expert_case c = {DSVK_TYPE_Q8_0, 16, 4, 5, path, false, false, 0, false};
     uint32_t d, ff;
-    dims(c.type, &d, &ff);
+    dims(&c, &d, &ff);
     uint64_t matrix_bytes = (uint64_t)ff * ref_row_bytes(c.type, d);
     uint64_t align =
         rt_device_caps(f->dev)->min_storage_buffer_offset_alignment;

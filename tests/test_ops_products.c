@@ -73,6 +73,11 @@ typedef struct product_case {
     uint32_t tokens;
     bool tiled; /* matmul, else matvec */
     uint64_t lead;
+    /* x from the start of its buffer with a stride of cols + 4, so that a
+     * product may read it in 16-byte words (the CPU-class wide kernels,
+     * shaders/weights.glsl's weight_dot256); else one float in with a
+     * stride of cols + 3. */
+    bool aligned_x;
 } product_case;
 
 /* The worst NMSE seen per op and type, printed at the end. */
@@ -85,9 +90,9 @@ static dsvk_status launch(ops_fixture *f, const product_case *c,
                     : rt_op_matvec(&f->ops, w, c->matrix, x, y);
 }
 
-/* Runs one product; x is stored with stride cols + 3 one float into its
- * buffer, y lands in columns [2, 2 + rows) of rows of rows + 5. Returns the
- * GPU's y (dense, malloc'd) and its NMSE against the reference. */
+/* Runs one product; x is stored as aligned_x says, y lands in columns
+ * [2, 2 + rows) of rows of rows + 5. Returns the GPU's y (dense, malloc'd)
+ * and its NMSE against the reference. */
 static float *run_product(ops_fixture *f, const product_case *c,
                           uint64_t max_binding_range, double *nmse)
 {
@@ -95,8 +100,10 @@ static float *run_product(ops_fixture *f, const product_case *c,
     float *decoded;
     rt_weight w = fixture_weight(f, &rng, c->type, c->count, c->rows, c->cols,
                                  c->lead, &decoded);
-    uint32_t x_stride = c->cols + 3, y_stride = c->rows + 5;
-    size_t x_size = 1 + (size_t)c->tokens * x_stride;
+    uint32_t x_lead = c->aligned_x ? 0 : 1;
+    uint32_t x_stride = c->cols + (c->aligned_x ? 4 : 3);
+    uint32_t y_stride = c->rows + 5;
+    size_t x_size = x_lead + (size_t)c->tokens * x_stride;
     size_t y_size = 2 + (size_t)c->tokens * y_stride;
     float *x = malloc(c->tokens * c->cols * sizeof *x);
     float *x_stored = calloc(x_size, sizeof *x_stored);
@@ -104,12 +111,12 @@ static float *run_product(ops_fixture *f, const product_case *c,
     float *y = malloc(c->tokens * c->rows * sizeof *y);
     float *y_ref = malloc(c->tokens * c->rows * sizeof *y_ref);
     test_rng_fill(&rng, x, c->tokens * c->cols, -1, 1);
-    fixture_scatter(x, c->tokens, c->cols, x_stride, x_stored + 1);
+    fixture_scatter(x, c->tokens, c->cols, x_stride, x_stored + x_lead);
     for (size_t i = 0; i < y_size; i++)
         y_stored[i] = PAD_VALUE;
     const rt_buffer *x_buf = fixture_buffer(f, x_stored, x_size * 4);
     const rt_buffer *y_buf = fixture_buffer(f, y_stored, y_size * 4);
-    rt_view x_view = {x_buf, 4, c->tokens, c->cols, x_stride};
+    rt_view x_view = {x_buf, 4 * x_lead, c->tokens, c->cols, x_stride};
     rt_view y_view = {y_buf, 8, c->tokens, c->rows, y_stride};
 
     f->ops.max_binding_range = max_binding_range;
@@ -205,9 +212,9 @@ static void test_splits(ops_fixture *f)
      * dispatches each. The last matrix of a stack of 3, so offsets are
      * large and unaligned. The limit applies to x and y too, which stay
      * below it. */
-    product_case q8 = {DSVK_TYPE_Q8_0, 129, 288, 3, 2, 1, false, 2};
-    product_case f16 = {DSVK_TYPE_F16, 129, 97, 3, 2, 1, false, 2};
-    product_case q6_k = {DSVK_TYPE_Q6_K, 129, 512, 3, 2, 1, false, 2};
+    product_case q8 = {DSVK_TYPE_Q8_0, 129, 288, 3, 2, 1, false, 2, false};
+    product_case f16 = {DSVK_TYPE_F16, 129, 97, 3, 2, 1, false, 2, false};
+    product_case q6_k = {DSVK_TYPE_Q6_K, 129, 512, 3, 2, 1, false, 2, false};
     for (int tiled = 0; tiled < 2; tiled++) {
         q8.tiled = f16.tiled = q6_k.tiled = tiled;
         q8.tokens = f16.tokens = q6_k.tokens = tiled ? 5 : 1;
@@ -221,15 +228,17 @@ static void test_splits(ops_fixture *f)
  * kernel takes those): lavapipe stops every loop of an invocation silently
  * after 65,535 iterations in all, so a kernel whose loop count grew past
  * it would give wrong sums here rather than an error. Whole 32-column
- * blocks (F32, Q8_0) and a row that is not (F16), one and two tokens. */
+ * blocks (F32, Q8_0, Q8_0 aligned for the wide kernel) and a row that is
+ * not (F16), one and two tokens. */
 static void test_long_rows(ops_fixture *f)
 {
     const uint32_t max = DSVK_CPU_PRODUCT_MAX_COLS;
     const product_case cases[] = {
-        {DSVK_TYPE_F32, 9, max, 1, 0, 1, false, 4},
-        {DSVK_TYPE_F16, 9, max - 3, 1, 0, 2, false, 2},
-        {DSVK_TYPE_Q8_0, 9, max, 1, 0, 1, false, 2},
-        {DSVK_TYPE_F32, 9, max + 32, 1, 0, 1, false, 4},
+        {DSVK_TYPE_F32, 9, max, 1, 0, 1, false, 4, false},
+        {DSVK_TYPE_F16, 9, max - 3, 1, 0, 2, false, 2, false},
+        {DSVK_TYPE_Q8_0, 9, max, 1, 0, 1, false, 2, false},
+        {DSVK_TYPE_Q8_0, 9, max, 1, 0, 2, false, 0, true},
+        {DSVK_TYPE_F32, 9, max + 32, 1, 0, 1, false, 4, false},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         double nmse;
@@ -239,6 +248,26 @@ static void test_long_rows(ops_fixture *f)
         printf("long rows: matvec %s 9 x %u, nmse %.2g\n",
                fixture_type_name(cases[i].type), cases[i].cols, nmse);
     }
+}
+
+/* Aligned rows and x: Q8_0 takes the wide kernels on CPU drivers; a weight
+ * two bytes off a 16-byte boundary must fall back to the narrow ones. */
+static void test_aligned(ops_fixture *f)
+{
+    for (int r = 0; r < 4; r++)
+        for (uint32_t cols = 256; cols <= 768; cols += 512)
+            for (uint32_t tokens = 1; tokens <= 2; tokens++)
+                for (uint64_t lead = 0; lead <= 2; lead += 2) {
+                    product_case c = {
+                        DSVK_TYPE_Q8_0, product_rows[r], cols, 2,   1,
+                        tokens,         false,           lead, true};
+                    double nmse;
+                    free(run_product(f, &c, 0, &nmse));
+                    CHECK(nmse <= PRODUCT_TOLERANCE,
+                          "aligned matvec q8_0 %u x %u, %u tokens, lead %llu: "
+                          "nmse %g",
+                          c.rows, cols, tokens, (unsigned long long)lead, nmse);
+                }
 }
 
 static void test_bad_arguments(ops_fixture *f)
@@ -307,6 +336,7 @@ int main(void)
     test_product_table(&f);
     test_splits(&f);
     test_long_rows(&f);
+    test_aligned(&f);
     test_bad_arguments(&f);
     test_every_decodable_type(&f);
     for (int tiled = 0; tiled < 2; tiled++)
