@@ -2,9 +2,10 @@
  * moe_indexed_matvec.comp): PRODUCT_ROWS weight rows times one row of x,
  * shaped for the device class the pipeline was built for.
  *
- * GPU class (default): a workgroup owns PRODUCT_ROWS rows. Every
- * invocation sums a strided quarter-row slice (coalesced reads across the
- * workgroup) and the workgroup reduces (reduce.glsl).
+ * GPU class (default): a workgroup owns PRODUCT_ROWS rows. Invocation i
+ * sums columns 4i .. 4i+3, then every WORKGROUP_SIZE-th such group after
+ * them (coalesced reads across the workgroup), and the workgroup reduces
+ * (reduce.glsl).
  *
  * CPU class (CPU_KERNELS, for lavapipe and other CPU drivers): every
  * invocation owns PRODUCT_ROWS rows and walks all their columns, with
@@ -12,9 +13,14 @@
  * workgroup as one SIMD loop on one thread, where barriers switch
  * coroutines and shared memory is scalar, so a reduction costs more than
  * the product of a short row. Its loop makes cols / 4 + 3 iterations
- * (cols / 32 for the types with weight_dot32); inner loops are unrolled. The launcher gives it rows of at most
- * DSVK_CPU_PRODUCT_MAX_COLS, far below lavapipe's 65,535 iterations per
- * invocation.
+ * (cols / 32 for the types with weight_dot32, cols / 256 in the wide
+ * kernels); inner loops are unrolled. The launcher gives it rows of at
+ * most DSVK_CPU_PRODUCT_MAX_COLS, far below lavapipe's 65,535 iterations
+ * per invocation.
+ *
+ * Wide kernels (WIDE_ROWS, CPU class, types with weight_dot256): rows of
+ * whole 256-element groups on 16-byte boundaries and x likewise, read in
+ * 16-byte words only (runtime/op_launch.c, op_wide_rows, checks).
  *
  * Use: define PRODUCT_ROWS, declare x[] and include weights.glsl first.
  *   product_first_row(group): the first of this invocation's rows
