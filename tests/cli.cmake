@@ -95,7 +95,7 @@ dsvk_cli_test(cli_chat_context_full LABEL gpu DEFS
 set(rates "prompt processing +pp16 +[0-9.]+ +\\([0-9.]+ - [0-9.]+\\)\ngeneration +tg4 +[0-9.]+ +\\([0-9.]+ - [0-9.]+\\)\n")
 set(bench "${dsvk}|bench|-m|${M}|-p|16|-n|4|-r|2")
 dsvk_cli_test(cli_bench LABEL gpu DEFS "-DCMD=${bench}"
-  "-DSTDOUT=^device +[^\n]+\nmodel +[^\n]+tiny.gguf[^\n]*\nruns +2 after a warm-up run\n.*${rates}\nGPU time per op, one prefill step \\(16 tokens at positions 0-15\\): [0-9.]+ ms\n +op +calls +total ms +% of step\n +[a-z_]+ +[0-9]+ +[0-9.]+ +[0-9.]+\n.*GPU time per op, one decode step \\(position 16\\): [0-9.]+ ms\n +op +calls +total ms +% of step\n +[a-z_]+ +[0-9]+ +[0-9.]+ +[0-9.]+\n")
+  "-DSTDOUT=^device +[^\n]+\nmodel +[^\n]+tiny.gguf[^\n]*\nruns +2 after a warm-up run\n.*${rates}\nGPU time per op, one prefill step \\(16 tokens at positions 0-15\\): [0-9.]+ ms\n +op +calls +total ms +% of step\n +[a-z_]+ +[0-9]+ +[0-9.]+ +[0-9.]+\n.*GPU time per op, one decode step \\(position 16\\): [0-9.]+ ms\n +op +calls +total ms +% of step\n +[a-z_]+ +[0-9]+ +[0-9.]+ +[0-9.]+\n.*\n  [0-9]+ dispatches, [0-9.]+ per layer\n$")
 dsvk_cli_test(cli_bench LABEL gpu PROFILES baseline DEFS "-DCMD=${bench}"
   "-DSTDOUT=${rates}\nGPU time per op")
 

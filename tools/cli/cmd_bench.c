@@ -212,6 +212,11 @@ static int profile(const options *o, const open_model *m,
                      end - 1);
         if (!op_table_print(stdout, title, timings, count))
             code = 1;
+        /* What fusing ops saves is counted here: each dispatch is a
+         * fork/join on CPU drivers and a launch on GPUs. */
+        else
+            printf("  %u dispatches, %.1f per layer\n", count,
+                   (double)count / m->info.n_layer);
     }
     free(timings);
     free(logits);
