@@ -13,8 +13,8 @@ static const op_weight_type weight_types[] = {
     {DSVK_TYPE_Q4_1, "q4_1", 32, 20, false},
     {DSVK_TYPE_Q5_0, "q5_0", 32, 22, false},
     {DSVK_TYPE_Q5_1, "q5_1", 32, 24, false},
-    {DSVK_TYPE_Q4_K, "q4_k", 256, 144, false},
-    {DSVK_TYPE_Q5_K, "q5_k", 256, 176, false},
+    {DSVK_TYPE_Q4_K, "q4_k", 256, 144, true},
+    {DSVK_TYPE_Q5_K, "q5_k", 256, 176, true},
     {DSVK_TYPE_Q6_K, "q6_k", 256, 210, false},
 };
 

@@ -355,6 +355,54 @@ float weight_get(uint row, uint col)
     return weight_get4(row, col & ~3u)[col & 3u];
 }
 
+#ifdef WEIGHT_QUADS
+/* A super-block (9 or 11 16-byte reads) with each sub-block's scale and min
+ * decoded once: sum_i (d sc q_i - dmin mn) x_i = d sc sum q_i x_i - dmin mn
+ * sum x_i, the factoring llama.cpp uses too. */
+#define WEIGHT_DOT256
+float weight_dot256(uint quad, vec4 xv[64])
+{
+    const uint n_words = WEIGHT_BLOCK_BYTES / 4u;
+    uint w[n_words];
+    [[unroll]] for (uint i = 0u; i < n_words / 4u; i++) {
+        uvec4 v = WEIGHT_QUADS[quad + i];
+        w[4u * i] = v.x;
+        w[4u * i + 1u] = v.y;
+        w[4u * i + 2u] = v.z;
+        w[4u * i + 3u] = v.w;
+    }
+    float scaled = 0.0, offset = 0.0;
+    [[unroll]] for (uint s = 0u; s < 8u; s++) {
+        uint scale, min;
+        if (s < 4u) {
+            scale = bitfieldExtract(w[1], int(s * 8u), 6);
+            min = bitfieldExtract(w[2], int(s * 8u), 6);
+        } else {
+            uint low = w[3] >> ((s - 4u) * 8u);
+            int top = int(s - 4u) * 8 + 6;
+            scale = (low & 0xfu) | bitfieldExtract(w[1], top, 2) << 4;
+            min = (low >> 4 & 0xfu) | bitfieldExtract(w[2], top, 2) << 4;
+        }
+        const uint group = s / 2u, high = s & 1u;
+        float qx = 0.0, x_sum = 0.0;
+        [[unroll]] for (uint k = 0u; k < 8u; k++) {
+            uint q = (w[KQ_QS / 4u + group * 8u + k] >> high * 4u) & 0x0f0f0f0fu;
+#ifdef KQ_QH
+            q |= (w[KQ_QH / 4u + k] >> (group * 2u + high) & 0x01010101u) << 4;
+#endif
+            vec4 quants = vec4((uvec4(q) >> uvec4(0u, 8u, 16u, 24u)) & 0xffu);
+            vec4 xk = xv[8u * s + k];
+            qx += dot(quants, xk);
+            x_sum += (xk.x + xk.y) + (xk.z + xk.w);
+        }
+        scaled += float(scale) * qx;
+        offset += float(min) * x_sum;
+    }
+    vec2 d_dmin = unpackHalf2x16(w[0]);
+    return d_dmin.x * scaled - d_dmin.y * offset;
+}
+#endif
+
 #elif WEIGHT_TYPE == DSVK_TYPE_Q6_K
 
 /* 256-element super-blocks of 210 bytes: ql[128], qh[64], 16 signed 8-bit

@@ -216,10 +216,15 @@ static void test_table(ops_fixture *f)
                                  true, 0, false});
     check_case(f, &(expert_case){DSVK_TYPE_BF16, 8, 2, 3, MOE_PATH_AUTO, false,
                                  true, 0, false});
-    /* Decode with aligned rows: Q8_0 takes the wide kernels on CPU drivers. */
-    for (uint32_t tokens = 1; tokens <= 2; tokens++)
-        check_case(f, &(expert_case){DSVK_TYPE_Q8_0, 8, 2, tokens,
-                                     MOE_PATH_PER_TOKEN, false, true, 0, true});
+    /* Decode with aligned rows: the wide types take the wide kernels on CPU
+     * drivers. */
+    static const uint32_t wide_types[] = {DSVK_TYPE_Q8_0, DSVK_TYPE_Q4_K,
+                                          DSVK_TYPE_Q5_K};
+    for (size_t t = 0; t < sizeof wide_types / sizeof wide_types[0]; t++)
+        for (uint32_t tokens = 1; tokens <= 2; tokens++)
+            check_case(f, &(expert_case){wide_types[t], 8, 2, tokens,
+                                         MOE_PATH_PER_TOKEN, false, true, 0,
+                                         true});
 }
 
 /* A binding limit of three expert matrices (plus what alignment holds

@@ -250,24 +250,38 @@ static void test_long_rows(ops_fixture *f)
     }
 }
 
-/* Aligned rows and x: Q8_0 takes the wide kernels on CPU drivers; a weight
- * two bytes off a 16-byte boundary must fall back to the narrow ones. */
+/* Aligned rows and x: the wide types (shaders.cmake's
+ * DSVK_WIDE_WEIGHT_TYPES) take the wide kernels on CPU drivers; a weight
+ * off a 16-byte boundary by as little as the type allows must fall back to
+ * the narrow ones. */
 static void test_aligned(ops_fixture *f)
 {
-    for (int r = 0; r < 4; r++)
-        for (uint32_t cols = 256; cols <= 768; cols += 512)
-            for (uint32_t tokens = 1; tokens <= 2; tokens++)
-                for (uint64_t lead = 0; lead <= 2; lead += 2) {
-                    product_case c = {
-                        DSVK_TYPE_Q8_0, product_rows[r], cols, 2,   1,
-                        tokens,         false,           lead, true};
-                    double nmse;
-                    free(run_product(f, &c, 0, &nmse));
-                    CHECK(nmse <= PRODUCT_TOLERANCE,
-                          "aligned matvec q8_0 %u x %u, %u tokens, lead %llu: "
-                          "nmse %g",
-                          c.rows, cols, tokens, (unsigned long long)lead, nmse);
-                }
+    static const struct {
+        uint32_t type;
+        uint64_t off_lead;
+    } wide[] = {{DSVK_TYPE_Q8_0, 2}, {DSVK_TYPE_Q4_K, 4}, {DSVK_TYPE_Q5_K, 4}};
+    for (size_t t = 0; t < sizeof wide / sizeof wide[0]; t++)
+        for (int r = 0; r < 4; r++)
+            for (uint32_t cols = 256; cols <= 768; cols += 512)
+                for (uint32_t tokens = 1; tokens <= 2; tokens++)
+                    for (int off = 0; off < 2; off++) {
+                        product_case c = {wide[t].type,
+                                          product_rows[r],
+                                          cols,
+                                          2,
+                                          1,
+                                          tokens,
+                                          false,
+                                          off ? wide[t].off_lead : 0,
+                                          true};
+                        double nmse;
+                        free(run_product(f, &c, 0, &nmse));
+                        CHECK(nmse <= PRODUCT_TOLERANCE,
+                              "aligned matvec %s %u x %u, %u tokens, lead "
+                              "%llu: nmse %g",
+                              fixture_type_name(c.type), c.rows, cols, tokens,
+                              (unsigned long long)c.lead, nmse);
+                    }
 }
 
 static void test_bad_arguments(ops_fixture *f)
