@@ -173,7 +173,8 @@ static dsvk_status record_output(forward *f, uint32_t T, forward_logits which,
     dsvk_status status = rt_op_rms_norm(&f->ops, hidden, &f->w->output_norm,
                                         hp->rms_eps, normed);
     if (status == DSVK_OK)
-        status = forward_product(f, &f->w->output, normed, logits);
+        status = forward_product(f, &f->w->output, normed, logits,
+                                 RT_EPILOGUE_STORE);
     if (status == DSVK_OK && want_logits)
         rt_record_copy(f->rec, &f->activations, p->logits, &f->readback, 0,
                        4ull * rows * hp->n_vocab);

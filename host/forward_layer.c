@@ -11,11 +11,23 @@ rt_view forward_rows(const forward *f, uint64_t offset, uint32_t rows,
 }
 
 dsvk_status forward_product(const forward *f, const rt_weight *w, rt_view x,
-                            rt_view y)
+                            rt_view y, rt_epilogue epilogue)
 {
+    const rt_product p = {w, 0, x, y, epilogue};
     if (x.rows <= FORWARD_MATVEC_MAX_TOKENS)
-        return rt_op_matvec(&f->ops, w, 0, x, y);
-    return rt_op_matmul(&f->ops, w, 0, x, y);
+        return rt_op_matvec(&f->ops, &p);
+    return rt_op_matmul(&f->ops, &p);
+}
+
+/* a, then b, over the same x: one dispatch for decode where the weights
+ * allow (rt_op_matvec_pair). */
+static dsvk_status forward_product_pair(const forward *f, const rt_product *a,
+                                        const rt_product *b)
+{
+    if (a->x.rows <= FORWARD_MATVEC_MAX_TOKENS)
+        return rt_op_matvec_pair(&f->ops, a, b);
+    dsvk_status status = rt_op_matmul(&f->ops, a);
+    return status == DSVK_OK ? rt_op_matmul(&f->ops, b) : status;
 }
 
 moe_routes forward_layer_routes(const forward *f, uint32_t layer, uint32_t T)
@@ -27,7 +39,7 @@ moe_routes forward_layer_routes(const forward *f, uint32_t layer, uint32_t T)
                         T, hp->n_expert_used};
 }
 
-/* delta = attn_output · MLA(x) for x = plan.normed. */
+/* h += attn_output · MLA(x) for x = plan.normed. */
 static dsvk_status record_attention(forward *f, uint32_t il, uint32_t T,
                                     uint32_t pos0)
 {
@@ -41,20 +53,18 @@ static dsvk_status record_attention(forward *f, uint32_t il, uint32_t T,
     const rt_view q = forward_rows(f, p->q, T, H * (dn + dr));
     const rt_view kv = forward_rows(f, p->kv, T, r + dr);
 
-    dsvk_status status;
-    if (rq) {
-        const rt_view q_a = forward_rows(f, p->q_a, T, rq);
-        status = forward_product(f, &g->attn_q_a, x, q_a);
-        if (status == DSVK_OK)
-            status =
-                rt_op_rms_norm(ops, q_a, &g->attn_q_a_norm, hp->rms_eps, q_a);
-        if (status == DSVK_OK)
-            status = forward_product(f, &g->attn_q_b, q_a, q);
-    } else {
-        status = forward_product(f, &g->attn_q, x, q);
-    }
-    if (status == DSVK_OK)
-        status = forward_product(f, &g->attn_kv_a_mqa, x, kv);
+    /* The query (or its compression) and the latent read the same x: one
+     * dispatch (model loading places the two weights side by side). */
+    const rt_view q_a = forward_rows(f, p->q_a, T, rq);
+    const rt_product query = {rq ? &g->attn_q_a : &g->attn_q, 0, x,
+                              rq ? q_a : q, RT_EPILOGUE_STORE};
+    const rt_product latent_kv = {&g->attn_kv_a_mqa, 0, x, kv,
+                                  RT_EPILOGUE_STORE};
+    dsvk_status status = forward_product_pair(f, &query, &latent_kv);
+    if (status == DSVK_OK && rq)
+        status = rt_op_rms_norm(ops, q_a, &g->attn_q_a_norm, hp->rms_eps, q_a);
+    if (status == DSVK_OK && rq)
+        status = forward_product(f, &g->attn_q_b, q_a, q, RT_EPILOGUE_STORE);
 
     /* c = RMSNorm(kv[0:r]) in place; RoPE on kv[r:r+dr] and on the last dr
      * of every head's query (H rows per position). */
@@ -85,47 +95,44 @@ static dsvk_status record_attention(forward *f, uint32_t il, uint32_t T,
     if (status == DSVK_OK)
         status = mla_attention(ops, &f->mla, &attention, heads);
     if (status == DSVK_OK)
-        status =
-            forward_product(f, &g->attn_output,
-                            forward_rows(f, p->heads, T, H * hp->v_head_dim),
-                            forward_rows(f, p->delta, T, hp->n_embd));
+        status = forward_product(
+            f, &g->attn_output,
+            forward_rows(f, p->heads, T, H * hp->v_head_dim),
+            forward_rows(f, p->hidden, T, hp->n_embd), RT_EPILOGUE_ADD);
     return status;
 }
 
-/* y = down · (silu(gate · x) * (up · x)), the SwiGLU of a dense layer or
- * of the shared experts; the products go to the two halves of plan.ffn. */
+/* y += down · (silu(gate · x) * (up · x)), the SwiGLU of a dense layer
+ * or of the shared experts, through plan.ffn: gate and up in one dispatch
+ * for decode, the up product gating the gate's in place. */
 static dsvk_status record_swiglu(forward *f, const rt_weight *gate,
                                  const rt_weight *up, const rt_weight *down,
                                  rt_view x, rt_view y)
 {
-    const forward_plan *p = &f->plan;
-    const uint32_t width = gate->rows, stride = 2 * p->ffn_width;
-    const rt_view g = {&f->activations, p->ffn, x.rows, width, stride};
-    const rt_view u = {&f->activations, p->ffn + 4ull * p->ffn_width, x.rows,
-                       width, stride};
-    dsvk_status status = forward_product(f, gate, x, g);
+    const rt_view hidden = {&f->activations, f->plan.ffn, x.rows, gate->rows,
+                            gate->rows};
+    const rt_product gate_product = {gate, 0, x, hidden, RT_EPILOGUE_STORE};
+    const rt_product up_product = {up, 0, x, hidden, RT_EPILOGUE_GATE};
+    dsvk_status status = forward_product_pair(f, &gate_product, &up_product);
     if (status == DSVK_OK)
-        status = forward_product(f, up, x, u);
-    if (status == DSVK_OK)
-        status = rt_op_swiglu(&f->ops, g, u, g);
-    if (status == DSVK_OK)
-        status = forward_product(f, down, g, y);
+        status = forward_product(f, down, hidden, y, RT_EPILOGUE_ADD);
     return status;
 }
 
-/* delta = sum_k w_k E_k(x) + S(x): routing on the GPU, the shared experts
- * first so the routed ones can accumulate onto them. */
+/* h += sum_k w_k E_k(x) + S(x) for x = plan.normed: routing on the GPU,
+ * then the shared and the routed experts, each adding onto h. */
 static dsvk_status record_moe(forward *f, uint32_t il, uint32_t T)
 {
     const model_hparams *hp = &f->m->hp;
     const gpu_layer *g = &f->w->layers[il];
     const forward_plan *p = &f->plan;
     const rt_view x = forward_rows(f, p->normed, T, hp->n_embd);
-    const rt_view delta = forward_rows(f, p->delta, T, hp->n_embd);
+    const rt_view hidden = forward_rows(f, p->hidden, T, hp->n_embd);
     const rt_view logits = forward_rows(f, p->router, T, hp->n_expert);
     const moe_routes routes = forward_layer_routes(f, il, T);
 
-    dsvk_status status = forward_product(f, &g->ffn_gate_inp, x, logits);
+    dsvk_status status =
+        forward_product(f, &g->ffn_gate_inp, x, logits, RT_EPILOGUE_STORE);
     if (status == DSVK_OK)
         status =
             moe_route(&f->ops, &f->router, logits,
@@ -133,7 +140,7 @@ static dsvk_status record_moe(forward *f, uint32_t il, uint32_t T)
     const bool shared = g->ffn_gate_shexp.buffer != NULL;
     if (status == DSVK_OK && shared)
         status = record_swiglu(f, &g->ffn_gate_shexp, &g->ffn_up_shexp,
-                               &g->ffn_down_shexp, x, delta);
+                               &g->ffn_down_shexp, x, hidden);
     const moe_experts experts = {&g->ffn_gate_exps, &g->ffn_up_exps,
                                  &g->ffn_down_exps};
     const moe_experts_desc desc = {
@@ -143,10 +150,10 @@ static dsvk_status record_moe(forward *f, uint32_t il, uint32_t T)
         .scratch = &f->activations,
         .scratch_offset = p->moe_scratch,
         .path = MOE_PATH_AUTO,
-        .accumulate = shared,
+        .accumulate = true,
     };
     if (status == DSVK_OK)
-        status = moe_experts_forward(&f->ops, &desc, delta);
+        status = moe_experts_forward(&f->ops, &desc, hidden);
     return status;
 }
 
@@ -157,14 +164,11 @@ dsvk_status forward_record_layer(forward *f, uint32_t layer, uint32_t T,
     const gpu_layer *g = &f->w->layers[layer];
     const rt_view hidden = forward_rows(f, f->plan.hidden, T, hp->n_embd);
     const rt_view normed = forward_rows(f, f->plan.normed, T, hp->n_embd);
-    const rt_view delta = forward_rows(f, f->plan.delta, T, hp->n_embd);
 
     dsvk_status status =
         rt_op_rms_norm(&f->ops, hidden, &g->attn_norm, hp->rms_eps, normed);
     if (status == DSVK_OK)
         status = record_attention(f, layer, T, pos0);
-    if (status == DSVK_OK)
-        status = rt_op_add(&f->ops, hidden, delta, hidden);
     if (status == DSVK_OK)
         status =
             rt_op_rms_norm(&f->ops, hidden, &g->ffn_norm, hp->rms_eps, normed);
@@ -172,8 +176,6 @@ dsvk_status forward_record_layer(forward *f, uint32_t layer, uint32_t T,
         status = record_moe(f, layer, T);
     else if (status == DSVK_OK)
         status = record_swiglu(f, &g->ffn_gate, &g->ffn_up, &g->ffn_down,
-                               normed, delta);
-    if (status == DSVK_OK)
-        status = rt_op_add(&f->ops, hidden, delta, hidden);
+                               normed, hidden);
     return status;
 }

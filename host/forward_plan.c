@@ -32,7 +32,7 @@ static uint64_t widest_token_bytes(const model_hparams *hp, uint32_t ffn_width)
     n = max_u64(n, H * (hp->qk_nope_head_dim + dr));
     n = max_u64(n, r + dr);
     n = max_u64(n, H * hp->v_head_dim);
-    n = max_u64(n, 2ull * ffn_width);
+    n = max_u64(n, ffn_width);
     n = max_u64(n, hp->n_expert);
     n = max_u64(n, H * r);            /* mla_attention's per-head latents */
     n = max_u64(n, k * hp->n_ff_exp); /* moe_experts' per-slot hidden */
@@ -101,8 +101,7 @@ static void plan_activations(forward *f)
     REGION(q, B * H * (hp->qk_nope_head_dim + dr) * 4);
     REGION(kv, B * (r + dr) * 4);
     REGION(heads, B * H * hp->v_head_dim * 4);
-    REGION(delta, B * d * 4);
-    REGION(ffn, B * 2 * p->ffn_width * 4);
+    REGION(ffn, B * p->ffn_width * 4);
     REGION(router, B * hp->n_expert * 4);
     REGION(logits, B * hp->n_vocab * 4);
     REGION(mla_scratch, mla_attention_scratch_bytes(&f->mla, p->max_batch));

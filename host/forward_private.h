@@ -31,8 +31,7 @@ typedef struct forward_plan {
     uint64_t q;         /* [B][H][dn + dr] */
     uint64_t kv;        /* [B][r + dr] latent and rope key before caching */
     uint64_t heads;     /* [B][H][dv] concat_h o_h */
-    uint64_t delta;     /* [B][d] block output added to h */
-    uint64_t ffn;       /* [B][2W] SwiGLU gate (first W) and up (last W) */
+    uint64_t ffn;       /* [B][W] SwiGLU gate, then silu(gate) * up */
     uint64_t router;    /* [B][E] router logits */
     uint64_t logits;    /* [B][n_vocab] */
     uint64_t mla_scratch;
@@ -85,9 +84,10 @@ dsvk_status forward_plan_make(forward *f, uint32_t max_batch);
 rt_view forward_rows(const forward *f, uint64_t offset, uint32_t rows,
                      uint32_t cols);
 
-/* y = W x with the kernel FORWARD_MATVEC_MAX_TOKENS picks for x.rows. */
+/* y = epilogue(W x) with the kernel FORWARD_MATVEC_MAX_TOKENS picks for
+ * x.rows. */
 dsvk_status forward_product(const forward *f, const rt_weight *w, rt_view x,
-                            rt_view y);
+                            rt_view y, rt_epilogue epilogue);
 
 /* Records block `layer` for T tokens at positions pos0 .. pos0 + T - 1:
  * reads and updates the residual stream in plan.hidden. */

@@ -1,6 +1,7 @@
 /* Uploading a model's weights (weights_gpu.h): first a plan of every
  * tensor's device form, checked as the ops will check it; then one
- * allocation and upload per tensor. */
+ * allocation per tensor, or per pair of tensors that one dispatch reads
+ * together, and one upload per tensor. */
 #include "weights_gpu.h"
 
 #include "dequant.h"
@@ -26,6 +27,12 @@ typedef struct upload {
     rt_weight *slot;
     const gguf_tensor *tensor;
     source_kind kind;
+    /* The upload whose buffer holds this tensor (its own index unless it
+     * was paired), the offset there, and for a buffer's owner the bytes
+     * of the whole buffer. */
+    uint32_t buffer;
+    uint64_t offset;
+    uint64_t buffer_bytes;
 } upload;
 
 typedef struct loader {
@@ -69,7 +76,7 @@ static void plan(loader *l, rt_weight *slot, const gguf_tensor *t,
         return;
     const model_hparams *hp = &l->m->hp;
     upload *u = &l->uploads[l->n_uploads];
-    *u = (upload){slot, t, kind};
+    *u = (upload){slot, t, kind, l->n_uploads, 0, 0};
     rt_weight w = {.buffer = &l->w->buffers[l->n_uploads++],
                    .type = t->type,
                    .cols = (uint32_t)t->ne[0],
@@ -101,6 +108,39 @@ static void plan(loader *l, rt_weight *slot, const gguf_tensor *t,
     }
     w.row_bytes = gguf_row_bytes(w.type, w.cols);
     *slot = w;
+    u->buffer_bytes = weight_bytes(slot);
+}
+
+/* Pairs in one buffer are 256-byte aligned apart: the largest
+ * minStorageBufferOffsetAlignment, and 16-byte rows for the wide kernels. */
+#define PAIR_ALIGN 256u
+
+/* Puts `second` into `first`'s buffer, right after it, so that one binding
+ * covers both and rt_op_matvec_pair runs the two products as one dispatch
+ * (the query beside the latent, gate beside up). Only where both exist,
+ * have one type, and fit one binding and one allocation together. */
+static void pair_slots(loader *l, const rt_weight *first, rt_weight *second)
+{
+    if (!first->buffer || !second->buffer || first->type != second->type)
+        return;
+    upload *a = &l->uploads[first->buffer - l->w->buffers];
+    upload *b = &l->uploads[second->buffer - l->w->buffers];
+    const rt_caps *caps = rt_device_caps(l->dev);
+    uint64_t offset =
+        (a->buffer_bytes + PAIR_ALIGN - 1) / PAIR_ALIGN * PAIR_ALIGN;
+    uint64_t total = offset + b->buffer_bytes;
+    uint64_t limit = caps->max_storage_buffer_range;
+    if (caps->max_memory_allocation_size &&
+        caps->max_memory_allocation_size < limit)
+        limit = caps->max_memory_allocation_size;
+    if (a->buffer != (uint32_t)(a - l->uploads) || total + PAIR_ALIGN > limit)
+        return;
+    b->buffer = a->buffer;
+    b->offset = offset;
+    b->buffer_bytes = 0;
+    a->buffer_bytes = total;
+    second->buffer = first->buffer;
+    second->offset = offset;
 }
 
 static void plan_layer(loader *l, const model_layer *ml, gpu_layer *g)
@@ -132,6 +172,10 @@ static void plan_layer(loader *l, const model_layer *ml, gpu_layer *g)
     plan(l, &g->ffn_gate_shexp, ml->ffn_gate_shexp, SOURCE_AS_IS);
     plan(l, &g->ffn_up_shexp, ml->ffn_up_shexp, SOURCE_AS_IS);
     plan(l, &g->ffn_down_shexp, ml->ffn_down_shexp, SOURCE_AS_IS);
+    pair_slots(l, ml->attn_q_a ? &g->attn_q_a : &g->attn_q, &g->attn_kv_a_mqa);
+    pair_slots(l, &g->ffn_gate, &g->ffn_up);
+    pair_slots(l, &g->ffn_gate_exps, &g->ffn_up_exps);
+    pair_slots(l, &g->ffn_gate_shexp, &g->ffn_up_shexp);
 }
 
 /* Limits of the MLA and MoE shaders that depend on the model's shape. */
@@ -287,12 +331,16 @@ static dsvk_status upload_all(loader *l)
         const upload *u = &l->uploads[i];
         const gguf_str name = u->tensor->name;
         const uint64_t size = weight_bytes(u->slot);
-        rt_buffer *buf = &l->w->buffers[i];
-        status = rt_buffer_create(l->dev, size, RT_MEMORY_DEVICE, buf);
-        if (status != DSVK_OK)
-            return fail(l, status, "allocating '%.*s': %s", (int)name.len,
-                        name.data, rt_device_error(l->dev));
-        l->w->n_buffers = i + 1;
+        rt_buffer *buf = &l->w->buffers[u->buffer];
+        /* Paired tensors follow their buffer's owner in the plan. */
+        if (u->buffer == i) {
+            status = rt_buffer_create(l->dev, u->buffer_bytes, RT_MEMORY_DEVICE,
+                                      buf);
+            if (status != DSVK_OK)
+                return fail(l, status, "allocating '%.*s': %s", (int)name.len,
+                            name.data, rt_device_error(l->dev));
+            l->w->n_buffers = i + 1;
+        }
         l->w->bytes += size;
         void *owned;
         const void *bytes = device_bytes(l, u, &owned);
@@ -302,7 +350,7 @@ static dsvk_status upload_all(loader *l)
                         "out of host memory converting '%.*s'", (int)name.len,
                         name.data);
         }
-        status = rt_buffer_upload(l->dev, buf, 0, bytes, size);
+        status = rt_buffer_upload(l->dev, buf, u->offset, bytes, size);
         free(owned);
         if (status != DSVK_OK)
             return fail(l, status, "uploading '%.*s': %s", (int)name.len,

@@ -1,6 +1,7 @@
 /* A model's weights in device-local memory, ready for the GPU forward pass
  * (forward.h). Every bound tensor of the model (model.h) is uploaded once,
- * each into its own sub-allocation, in the form the ops read:
+ * each into its own sub-allocation (or beside the tensor it is read
+ * with: the query and the latent, gate and up), in the form the ops read:
  *
  * - matrices keep their GGUF type (the shaders decode in registers);
  * - vectors the ops read as F32 (RMSNorm weights, the V3 choice bias
@@ -66,7 +67,8 @@ typedef struct gpu_weights {
     rt_weight output_norm; /* F32 [d] */
     rt_weight output;      /* [n_vocab] x [d]; token_embd's buffer if tied */
     gpu_layer *layers;     /* [n_layer] */
-    rt_buffer *buffers;    /* one per uploaded tensor */
+    rt_buffer *buffers;    /* [upload]: a tensor's or a pair's; unused
+                              where a tensor joined its pair's */
     uint32_t n_buffers;
     uint64_t bytes; /* device memory the weights occupy */
 } gpu_weights;

@@ -1,41 +1,73 @@
-/* Weight x activation products: matvec (decode) and matmul (prefill). A
- * weight matrix larger than one binding may cover is split by rows into
- * several dispatches; each binds only its rows and writes only its part of
- * y. */
+/* Weight x activation products: matvec (decode) and matmul (prefill), each
+ * with an epilogue, and pairs of matvecs over one x fused into one
+ * dispatch. A weight matrix larger than one binding may cover is split by
+ * rows into several dispatches; each binds only its rows and writes only
+ * its part of y. */
 #include "op_launch.h"
 
 #include <stdio.h>
 
-static dsvk_status record_product(const rt_ops *ops, const char *op,
-                                  const rt_weight *w, uint32_t matrix,
-                                  rt_view x, rt_view y, bool tiled)
+_Static_assert(RT_EPILOGUE_STORE == DSVK_EPILOGUE_STORE &&
+                   RT_EPILOGUE_ADD == DSVK_EPILOGUE_ADD &&
+                   RT_EPILOGUE_GATE == DSVK_EPILOGUE_GATE,
+               "epilogues as the shaders number them");
+
+/* Byte offset of the product's matrix in its weight's buffer, and the
+ * bytes of that matrix. */
+static uint64_t matrix_offset(const rt_product *p)
 {
-    const op_weight_type *type;
-    dsvk_status status = op_check_weight(ops, op, w, &type);
+    return p->w->offset + (uint64_t)p->matrix * p->w->rows * p->w->row_bytes;
+}
+
+static uint64_t matrix_bytes(const rt_product *p)
+{
+    return (uint64_t)p->w->rows * p->w->row_bytes;
+}
+
+static dsvk_status check_product(const rt_ops *ops, const char *op,
+                                 const rt_product *p,
+                                 const op_weight_type **type)
+{
+    const rt_weight *w = p->w;
+    dsvk_status status = op_check_weight(ops, op, w, type);
     if (status != DSVK_OK)
         return status;
-    if (matrix >= w->count)
+    if (p->matrix >= w->count)
         return rt_fail(ops->dev, DSVK_ERROR_INVALID_ARGUMENT,
-                       "%s: matrix %u of a stack of %u", op, matrix, w->count);
-    if (x.cols != w->cols || y.cols != w->rows || x.rows != y.rows)
+                       "%s: matrix %u of a stack of %u", op, p->matrix,
+                       w->count);
+    if (p->x.cols != w->cols || p->y.cols != w->rows || p->x.rows != p->y.rows)
         return rt_fail(ops->dev, DSVK_ERROR_INVALID_ARGUMENT,
                        "%s: weight [%u][%u] cannot take x %u x %u to y "
                        "%u x %u",
-                       op, w->rows, w->cols, x.rows, x.cols, y.rows, y.cols);
+                       op, w->rows, w->cols, p->x.rows, p->x.cols, p->y.rows,
+                       p->y.cols);
+    if (p->epilogue != RT_EPILOGUE_STORE && p->epilogue != RT_EPILOGUE_ADD &&
+        p->epilogue != RT_EPILOGUE_GATE)
+        return rt_fail(ops->dev, DSVK_ERROR_INVALID_ARGUMENT,
+                       "%s: unknown epilogue %d", op, (int)p->epilogue);
+    return DSVK_OK;
+}
 
+static dsvk_status record_product(const rt_ops *ops, const char *op,
+                                  const rt_product *p, bool tiled)
+{
+    const op_weight_type *type;
+    dsvk_status status = check_product(ops, op, p, &type);
+    if (status != DSVK_OK)
+        return status;
+    const rt_weight *w = p->w;
     rt_span spans[3];
     dsvk_view x_view, y_view;
-    status = op_bind_view(ops, op, "x", x, false, &spans[1], &x_view);
+    status = op_bind_view(ops, op, "x", p->x, false, &spans[1], &x_view);
     if (status == DSVK_OK)
-        status = op_bind_view(ops, op, "y", y, true, &spans[2], &y_view);
+        status = op_bind_view(ops, op, "y", p->y, true, &spans[2], &y_view);
     uint32_t rows_per_dispatch = 0;
     if (status == DSVK_OK)
         status = op_rows_per_binding(ops, op, w, &rows_per_dispatch);
     char name[32];
     snprintf(name, sizeof name, "%s_%s", tiled ? "matmul" : "matvec",
              type->name);
-    uint64_t matrix_offset =
-        w->offset + (uint64_t)matrix * w->rows * w->row_bytes;
     op_matvec_shape shape = {NULL, 0};
     if (status == DSVK_OK && tiled)
         status = op_pipeline(ops, name, false, DSVK_MATMUL_WORKGROUP,
@@ -43,7 +75,8 @@ static dsvk_status record_product(const rt_ops *ops, const char *op,
     else if (status == DSVK_OK)
         status = op_matvec_shape_for(
             ops, name, DSVK_MATVEC_ROWS, w->cols,
-            op_wide_rows(ops, type, w, matrix_offset, x_view, x.rows), &shape);
+            op_wide_rows(ops, type, w, matrix_offset(p), x_view, p->x.rows),
+            &shape);
     if (status != DSVK_OK)
         return status;
     for (uint32_t first = 0; first < w->rows; first += rows_per_dispatch) {
@@ -52,26 +85,28 @@ static dsvk_status record_product(const rt_ops *ops, const char *op,
         dsvk_product_params params = {
             .rows = rows,
             .cols = w->cols,
-            .tokens = x.rows,
+            .tokens = p->x.rows,
             .row_bytes = (uint32_t)w->row_bytes,
             .x = x_view,
             .y = {y_view.base + first, y_view.stride},
+            .epilogue = (uint32_t)p->epilogue,
         };
-        status = op_bind_bytes(
-            ops, op, "weight", w->buffer, matrix_offset + first * w->row_bytes,
-            rows * w->row_bytes, false, &spans[0], &params.weight_base);
+        status = op_bind_bytes(ops, op, "weight", w->buffer,
+                               matrix_offset(p) + first * w->row_bytes,
+                               rows * w->row_bytes, false, &spans[0],
+                               &params.weight_base);
         uint32_t grid[3];
         if (status == DSVK_OK && tiled)
             status = op_grid(ops, op,
                              (rows + DSVK_MATMUL_TILE_ROWS - 1) /
                                  DSVK_MATMUL_TILE_ROWS,
-                             (x.rows + DSVK_MATMUL_TILE_TOKENS - 1) /
+                             (p->x.rows + DSVK_MATMUL_TILE_TOKENS - 1) /
                                  DSVK_MATMUL_TILE_TOKENS,
                              grid);
         else if (status == DSVK_OK)
             status = op_grid(ops, op,
                              (rows + shape.group_rows - 1) / shape.group_rows,
-                             x.rows, grid);
+                             p->x.rows, grid);
         if (status != DSVK_OK)
             return status;
         op_record(ops, shape.pipeline, spans, 3, &params, sizeof params, grid,
@@ -80,14 +115,152 @@ static dsvk_status record_product(const rt_ops *ops, const char *op,
     return DSVK_OK;
 }
 
-dsvk_status rt_op_matvec(const rt_ops *ops, const rt_weight *w, uint32_t matrix,
-                         rt_view x, rt_view y)
+dsvk_status rt_op_matvec(const rt_ops *ops, const rt_product *p)
 {
-    return record_product(ops, "matvec", w, matrix, x, y, false);
+    return record_product(ops, "matvec", p, false);
 }
 
-dsvk_status rt_op_matmul(const rt_ops *ops, const rt_weight *w, uint32_t matrix,
-                         rt_view x, rt_view y)
+dsvk_status rt_op_matmul(const rt_ops *ops, const rt_product *p)
 {
-    return record_product(ops, "matmul", w, matrix, x, y, true);
+    return record_product(ops, "matmul", p, true);
+}
+
+static bool same_view(rt_view a, rt_view b)
+{
+    return a.buffer == b.buffer && a.offset == b.offset && a.rows == b.rows &&
+           a.cols == b.cols && a.stride == b.stride;
+}
+
+static uint64_t view_bytes(rt_view v)
+{
+    return ((uint64_t)(v.rows - 1) * v.stride + v.cols) * 4;
+}
+
+/* The smallest range holding [a, a + a_size) and [b, b + b_size). */
+typedef struct byte_range {
+    uint64_t start, end;
+} byte_range;
+
+static byte_range range_union(uint64_t a, uint64_t a_size, uint64_t b,
+                              uint64_t b_size)
+{
+    byte_range r = {a < b ? a : b, a + a_size};
+    if (b + b_size > r.end)
+        r.end = b + b_size;
+    return r;
+}
+
+/* Whether one binding can cover the range (op_bind_bytes holds back up to
+ * alignment - 1 bytes before it and 3 after). */
+static bool fits_binding(const rt_ops *ops, byte_range r)
+{
+    return r.end - r.start + op_binding_alignment(ops) - 1 + 3 <=
+           op_binding_limit(ops);
+}
+
+/* How a and b can share one dispatch, DSVK_PAIR_NONE where they cannot:
+ * both weights of one type in one buffer, both within one binding, the
+ * same x, and either SwiGLU (b gates a's y in place) or disjoint outputs
+ * in one buffer, within one binding too. */
+static uint32_t pair_mode(const rt_ops *ops, const rt_product *a,
+                          const rt_product *b)
+{
+    if (a->w->buffer != b->w->buffer || a->w->type != b->w->type ||
+        a->w->cols != b->w->cols || a->w->row_bytes != b->w->row_bytes ||
+        !same_view(a->x, b->x) ||
+        !fits_binding(ops, range_union(matrix_offset(a), matrix_bytes(a),
+                                       matrix_offset(b), matrix_bytes(b))))
+        return DSVK_PAIR_NONE;
+    if (same_view(a->y, b->y))
+        return a->epilogue == RT_EPILOGUE_STORE &&
+                       b->epilogue == RT_EPILOGUE_GATE &&
+                       a->w->rows == b->w->rows
+                   ? DSVK_PAIR_SWIGLU
+                   : DSVK_PAIR_NONE;
+    uint64_t a_bytes = view_bytes(a->y), b_bytes = view_bytes(b->y);
+    bool disjoint = a->y.offset + a_bytes <= b->y.offset ||
+                    b->y.offset + b_bytes <= a->y.offset;
+    if (a->y.buffer != b->y.buffer || !disjoint ||
+        !fits_binding(ops,
+                      range_union(a->y.offset, a_bytes, b->y.offset, b_bytes)))
+        return DSVK_PAIR_NONE;
+    return DSVK_PAIR_CONCAT;
+}
+
+static dsvk_status record_pair(const rt_ops *ops, const rt_product *a,
+                               const rt_product *b, uint32_t mode,
+                               const op_weight_type *type)
+{
+    const char *op = "matvec";
+    rt_span spans[3];
+    dsvk_product_params params = {
+        .rows = a->w->rows,
+        .cols = a->w->cols,
+        .tokens = a->x.rows,
+        .row_bytes = (uint32_t)a->w->row_bytes,
+        .epilogue = mode == DSVK_PAIR_SWIGLU ? (uint32_t)RT_EPILOGUE_STORE
+                                             : (uint32_t)a->epilogue,
+        .pair = mode,
+        .pair_rows = b->w->rows,
+        .pair_epilogue = (uint32_t)b->epilogue,
+    };
+    const byte_range w = range_union(matrix_offset(a), matrix_bytes(a),
+                                     matrix_offset(b), matrix_bytes(b));
+    const byte_range y = range_union(a->y.offset, view_bytes(a->y), b->y.offset,
+                                     view_bytes(b->y));
+    uint32_t w_base = 0, y_base = 0;
+    dsvk_status status =
+        op_bind_bytes(ops, op, "weights", a->w->buffer, w.start,
+                      w.end - w.start, false, &spans[0], &w_base);
+    if (status == DSVK_OK)
+        status = op_bind_view(ops, op, "x", a->x, false, &spans[1], &params.x);
+    if (status == DSVK_OK)
+        status = op_bind_bytes(ops, op, "y", a->y.buffer, y.start,
+                               y.end - y.start, true, &spans[2], &y_base);
+    if (status != DSVK_OK)
+        return status;
+    params.weight_base = w_base + (uint32_t)(matrix_offset(a) - w.start);
+    params.pair_weight_base = w_base + (uint32_t)(matrix_offset(b) - w.start);
+    params.y = (dsvk_view){(y_base + (uint32_t)(a->y.offset - y.start)) / 4,
+                           a->y.stride};
+    params.pair_y = (dsvk_view){
+        (y_base + (uint32_t)(b->y.offset - y.start)) / 4, b->y.stride};
+
+    char name[32];
+    snprintf(name, sizeof name, "matvec_%s", type->name);
+    bool wide =
+        op_wide_rows(ops, type, a->w, matrix_offset(a), params.x, a->x.rows) &&
+        op_wide_rows(ops, type, b->w, matrix_offset(b), params.x, a->x.rows);
+    op_matvec_shape shape;
+    status = op_matvec_shape_for(ops, name, DSVK_MATVEC_ROWS, a->w->cols, wide,
+                                 &shape);
+    if (status != DSVK_OK)
+        return status;
+    uint64_t groups = (a->w->rows + shape.group_rows - 1) / shape.group_rows;
+    if (mode == DSVK_PAIR_CONCAT) {
+        params.pair_first_group = (uint32_t)groups;
+        groups += (b->w->rows + shape.group_rows - 1) / shape.group_rows;
+    }
+    uint32_t grid[3];
+    status = op_grid(ops, op, groups, a->x.rows, grid);
+    if (status != DSVK_OK)
+        return status;
+    op_record(ops, shape.pipeline, spans, 3, &params, sizeof params, grid, op);
+    return DSVK_OK;
+}
+
+dsvk_status rt_op_matvec_pair(const rt_ops *ops, const rt_product *a,
+                              const rt_product *b)
+{
+    const op_weight_type *type;
+    dsvk_status status = check_product(ops, "matvec", a, &type);
+    if (status == DSVK_OK)
+        status = check_product(ops, "matvec", b, &type);
+    if (status != DSVK_OK)
+        return status;
+    uint32_t mode = pair_mode(ops, a, b);
+    if (mode != DSVK_PAIR_NONE)
+        return record_pair(ops, a, b, mode, type);
+    status = rt_op_matvec(ops, a);
+    return status == DSVK_OK ? rt_op_matvec(ops, b) : status;
 }

@@ -76,17 +76,39 @@ typedef struct rt_ops {
  * launcher binds are the views' whole spans, so the recorder's hazard
  * tracking sees each op as reading its inputs and writing its outputs. */
 
-/* Products with matrix `matrix` of the stack w (0 for a plain matrix):
- *   y[t][r] = sum_c W[matrix][r][c] * x[t][c]
+/* What a product does with its result p at each element of y (the values
+ * are the shaders', op_params.h DSVK_EPILOGUE_*). */
+typedef enum rt_epilogue {
+    RT_EPILOGUE_STORE = 0, /* y = p */
+    RT_EPILOGUE_ADD = 1,   /* y = y + p: a residual add */
+    RT_EPILOGUE_GATE = 2,  /* y = silu(y) * p: SwiGLU's up after its gate */
+} rt_epilogue;
+
+/* A product with matrix `matrix` of the stack w (0 for a plain matrix):
+ *   y[t][r] = epilogue(y[t][r], sum_c W[matrix][r][c] * x[t][c])
  * x: tokens x w->cols; y: tokens x w->rows (a view, so the result may land
- * in a slice of a wider tensor). y must not overlap x. Both accumulate in
- * f32 with weights decoded in registers; types F32, F16, BF16, Q8_0.
- * matvec suits few tokens (decode: one workgroup per 2 rows per token);
- * matmul suits many (prefill: 64 x 32 tiles through shared memory). */
-dsvk_status rt_op_matvec(const rt_ops *ops, const rt_weight *w, uint32_t matrix,
-                         rt_view x, rt_view y);
-dsvk_status rt_op_matmul(const rt_ops *ops, const rt_weight *w, uint32_t matrix,
-                         rt_view x, rt_view y);
+ * in a slice of a wider tensor). y must not overlap x. */
+typedef struct rt_product {
+    const rt_weight *w;
+    uint32_t matrix;
+    rt_view x, y;
+    rt_epilogue epilogue;
+} rt_product;
+
+/* Both accumulate in f32 with weights decoded in registers, every type
+ * with a decoder. matvec suits few tokens (decode: kernels per device
+ * class, shaders/product_rows.glsl); matmul suits many (prefill: 64 x 32
+ * tiles through shared memory). */
+dsvk_status rt_op_matvec(const rt_ops *ops, const rt_product *p);
+dsvk_status rt_op_matmul(const rt_ops *ops, const rt_product *p);
+/* a, then b, as matvecs over the same x: one dispatch where the two
+ * weights have one type, lie in one buffer within one binding's range
+ * (model loading places the pairs so) and either b gates a's y in place
+ * (SwiGLU: a stores, b has RT_EPILOGUE_GATE, same rows) or the two write
+ * disjoint ranges of one buffer within one binding's range (attn_q beside
+ * attn_kv_a_mqa). Otherwise two dispatches, with the same results. */
+dsvk_status rt_op_matvec_pair(const rt_ops *ops, const rt_product *a,
+                              const rt_product *b);
 
 /* result[r] = x[r] / sqrt(mean(x[r]^2) + eps) * weight, per row; weight is
  * an F32 vector of x.cols elements, or NULL for none. result may equal x. */
@@ -114,17 +136,6 @@ dsvk_status rt_op_rope(const rt_ops *ops, rt_view x, uint32_t rows_per_position,
 /* result[r] = softmax(x[r] * scale) per row. result may equal x. */
 dsvk_status rt_op_softmax(const rt_ops *ops, rt_view x, float scale,
                           rt_view result);
-
-/* result = a + b (same shapes). result may equal a or b. */
-dsvk_status rt_op_add(const rt_ops *ops, rt_view a, rt_view b, rt_view result);
-/* result = x * scale. result may equal x. */
-dsvk_status rt_op_scale(const rt_ops *ops, rt_view x, float scale,
-                        rt_view result);
-/* SwiGLU: result = silu(gate) * up, silu(g) = g / (1 + exp(-g)). gate and
- * up may be the two halves of one row (two column views of one tensor).
- * result may equal gate or up. */
-dsvk_status rt_op_swiglu(const rt_ops *ops, rt_view gate, rt_view up,
-                         rt_view result);
 
 /* Embedding lookup: result[t] = decode(table row ids[t]) for t < result.rows;
  * ids are result.rows uint32 values at byte ids_offset of `ids` (written by

@@ -1,6 +1,7 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
-/* Matrix-matrix products for prefill: y[t][r] = sum_c W[r][c] * x[t][c].
+/* Matrix-matrix products for prefill: y[t][r] = sum_c W[r][c] * x[t][c],
+ * then the epilogue (epilogue.glsl).
  * Each workgroup computes a TILE_ROWS x TILE_TOKENS tile of y, stepping
  * through the columns TILE_K at a time: the workgroup decodes a
  * TILE_ROWS x TILE_K block of weights and loads a TILE_TOKENS x TILE_K block
@@ -15,10 +16,11 @@ layout(push_constant) uniform Push { dsvk_product_params params; };
 
 layout(binding = 0) readonly buffer Weights { uint weight_words[]; };
 layout(binding = 1) readonly buffer X { float x[]; };
-layout(binding = 2) writeonly buffer Y { float y[]; };
+layout(binding = 2) buffer Y { float y[]; }; /* read by the epilogues */
 
 #define WEIGHT_WORDS weight_words
 #include "weights.glsl"
+#include "epilogue.glsl"
 
 /* Invocations form a ROW_THREADS x TOKEN_THREADS grid (the launcher runs
  * DSVK_MATMUL_WORKGROUP = their product); each owns rows row_thread +
@@ -104,7 +106,9 @@ void main()
         for (uint i = 0u; i < 4u; i++) {
             uint r = first_row + row_thread + ROW_THREADS * i;
             if (r < params.rows)
-                y[params.y.base + t * params.y.stride + r] = acc[i][j];
+                epilogue_store(params.epilogue,
+                               params.y.base + t * params.y.stride + r,
+                               acc[i][j]);
         }
     }
 }

@@ -1,18 +1,27 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
-/* Matrix-vector products for decode: y[t][r] = sum_c W[r][c] * x[t][c].
+/* Matrix-vector products for decode: y[t][r] = sum_c W[r][c] * x[t][c],
+ * then the epilogue (epilogue.glsl: store, residual add or SwiGLU gate).
  * Each workgroup computes PRODUCT_GROUP_ROWS rows of y for one token
  * (workgroup y index), in the shape of the device class (product_rows.glsl:
  * a workgroup per row pair on GPUs, rows per invocation on CPU drivers).
  * Weights are decoded in registers (weights.glsl, WEIGHT_TYPE set by the
- * shader table). */
+ * shader table).
+ *
+ * A second weight of the same type may share the dispatch (params.pair),
+ * read through the same binding from the same x, which saves a dispatch:
+ *   DSVK_PAIR_CONCAT: the workgroups from pair_first_group on compute its
+ *     rows into pair_y, with its own epilogue (attn_q beside
+ *     attn_kv_a_mqa);
+ *   DSVK_PAIR_SWIGLU: every invocation computes a row of both, and the
+ *     result is silu(W x) * (W2 x) (gate and up). */
 #include "common.glsl"
 
 layout(push_constant) uniform Push { dsvk_product_params params; };
 
 layout(binding = 0) readonly buffer Weights { uint weight_words[]; };
 layout(binding = 1) readonly buffer X { float x[]; };
-layout(binding = 2) writeonly buffer Y { float y[]; };
+layout(binding = 2) buffer Y { float y[]; }; /* read by the epilogues */
 
 #define WEIGHT_WORDS weight_words
 #ifdef WIDE_ROWS
@@ -20,6 +29,7 @@ layout(binding = 0) readonly buffer WeightQuads { uvec4 weight_quads[]; };
 #define WEIGHT_QUADS weight_quads
 #endif
 #include "weights.glsl"
+#include "epilogue.glsl"
 
 #ifdef CPU_KERNELS
 #define PRODUCT_ROWS DSVK_CPU_PRODUCT_ROWS
@@ -32,24 +42,45 @@ layout(binding = 0) readonly buffer WeightQuads { uvec4 weight_quads[]; };
 
 void main()
 {
-    uint first_row = product_first_row(group_index());
+    uint group = group_index();
+    uint rows = params.rows, weight_base = params.weight_base;
+    uint epilogue = params.epilogue;
+    dsvk_view out_view = params.y;
+    /* Uniform per workgroup: which weight this workgroup's rows are of. */
+    if (params.pair == DSVK_PAIR_CONCAT && group >= params.pair_first_group) {
+        group -= params.pair_first_group;
+        rows = params.pair_rows;
+        weight_base = params.pair_weight_base;
+        epilogue = params.pair_epilogue;
+        out_view = params.pair_y;
+    }
+    uint first_row = product_first_row(group);
     /* Uniform on GPUs (one workgroup, one row pair); on CPU drivers the
      * invocations past the end simply have no rows. */
-    if (first_row >= params.rows)
+    if (first_row >= rows)
         return;
     uint x_row = params.x.base + gl_WorkGroupID.y * params.x.stride;
 
     uint row_byte[PRODUCT_ROWS];
     bool present[PRODUCT_ROWS];
     for (uint i = 0u; i < PRODUCT_ROWS; i++) {
-        present[i] = first_row + i < params.rows;
-        row_byte[i] = params.weight_base + (first_row + i) * params.row_bytes;
+        present[i] = first_row + i < rows;
+        row_byte[i] = weight_base + (first_row + i) * params.row_bytes;
     }
     float acc[PRODUCT_ROWS];
     product_dot(row_byte, present, x_row, params.cols, acc);
+    if (params.pair == DSVK_PAIR_SWIGLU) {
+        for (uint i = 0u; i < PRODUCT_ROWS; i++)
+            row_byte[i] =
+                params.pair_weight_base + (first_row + i) * params.row_bytes;
+        float up[PRODUCT_ROWS];
+        product_dot(row_byte, present, x_row, params.cols, up);
+        for (uint i = 0u; i < PRODUCT_ROWS; i++)
+            acc[i] = silu(acc[i]) * up[i];
+    }
 
-    uint y_row = params.y.base + gl_WorkGroupID.y * params.y.stride;
+    uint y_row = out_view.base + gl_WorkGroupID.y * out_view.stride;
     for (uint i = 0u; i < PRODUCT_ROWS; i++)
         if (product_writer() && present[i])
-            y[y_row + first_row + i] = acc[i];
+            epilogue_store(epilogue, y_row + first_row + i, acc[i]);
 }

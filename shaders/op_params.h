@@ -47,6 +47,18 @@ DSVK_STRUCT(dsvk_view)
 /* matvec.comp, matmul.comp: y[t][r] = sum_c W[r][c] * x[t][c] for the
  * weight rows of one dispatch (a weight larger than one binding may cover is
  * split into several dispatches). */
+/* What a product does with its result p at each output element y
+ * (epilogue.glsl). */
+#define DSVK_EPILOGUE_STORE 0u /* y = p */
+#define DSVK_EPILOGUE_ADD 1u   /* y = y + p: a residual add */
+#define DSVK_EPILOGUE_GATE 2u  /* y = silu(y) * p: SwiGLU's up after gate */
+
+/* A second weight in the same matvec dispatch (matvec.comp), over the same
+ * x and in the same binding. */
+#define DSVK_PAIR_NONE 0u
+#define DSVK_PAIR_CONCAT 1u /* its own rows, workgroups and y */
+#define DSVK_PAIR_SWIGLU 2u /* same rows: y = silu(W x) * (W2 x) */
+
 DSVK_STRUCT(dsvk_product_params)
 {
     uint rows;        /* weight rows in this dispatch */
@@ -56,6 +68,13 @@ DSVK_STRUCT(dsvk_product_params)
     uint weight_base; /* byte offset of this dispatch's first row */
     dsvk_view x;
     dsvk_view y; /* y.base already points at the first row's output */
+    uint epilogue;
+    uint pair;             /* DSVK_PAIR_* (matvec only) */
+    uint pair_weight_base; /* byte offset of the second weight's row 0 */
+    uint pair_rows;        /* concat: the second weight's rows */
+    uint pair_first_group; /* concat: the second weight's first workgroup */
+    uint pair_epilogue;    /* concat */
+    dsvk_view pair_y;      /* concat: in the y binding */
 };
 
 /* rms_norm.comp: result[r] = x[r] / sqrt(mean(x[r]^2) + eps) (* weight). */
@@ -106,20 +125,6 @@ DSVK_STRUCT(dsvk_rope_params)
     float corr_high;
 };
 
-/* elementwise.comp: result = a + b, result = a * scale, or result = silu(a) *
- * b. */
-DSVK_STRUCT(dsvk_elementwise_params)
-{
-    uint rows;
-    uint cols;
-    dsvk_view a;
-    dsvk_view b;
-    dsvk_view result;
-    float scale;
-};
-
-/* gather_rows.comp: result[t] = table[ids[t]] for the ids that fall in this
- * dispatch's table rows [first_row, first_row + table_rows). */
 DSVK_STRUCT(dsvk_gather_params)
 {
     uint rows; /* ids = rows of result */
@@ -144,8 +149,6 @@ _Static_assert(sizeof(dsvk_softmax_params) <= DSVK_PUSH_CONSTANT_BYTES,
 _Static_assert(sizeof(dsvk_argmax_params) <= DSVK_PUSH_CONSTANT_BYTES,
                "push constants");
 _Static_assert(sizeof(dsvk_rope_params) <= DSVK_PUSH_CONSTANT_BYTES,
-               "push constants");
-_Static_assert(sizeof(dsvk_elementwise_params) <= DSVK_PUSH_CONSTANT_BYTES,
                "push constants");
 _Static_assert(sizeof(dsvk_gather_params) <= DSVK_PUSH_CONSTANT_BYTES,
                "push constants");

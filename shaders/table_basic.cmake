@@ -28,7 +28,4 @@ endforeach()
 
 list(APPEND DSVK_SHADER_TABLE
   "rope rope.comp"
-  "add elementwise.comp ELEMENTWISE_ADD"
-  "scale elementwise.comp ELEMENTWISE_SCALE"
-  "swiglu elementwise.comp ELEMENTWISE_SWIGLU"
 )

@@ -3,7 +3,9 @@
  * counts that are not multiples of the workgroup, tile or subgroup size,
  * one matrix of a stack, x read through a strided view and y written into
  * a slice of a wider tensor; then weights split across dispatches by an
- * artificially small binding limit, and clean errors for bad arguments. */
+ * artificially small binding limit; the epilogues (residual add, SwiGLU
+ * gate) and pairs of products fused into one dispatch; and clean errors
+ * for bad arguments. */
 #include "dequant.h"
 #include "gguf.h"
 #include "op_params.h"
@@ -83,11 +85,30 @@ typedef struct product_case {
 /* The worst NMSE seen per op and type, printed at the end. */
 static double worst_nmse[2][N_PRODUCT_TYPES];
 
+static dsvk_status store_product(ops_fixture *f, const rt_weight *w,
+                                 uint32_t matrix, rt_view x, rt_view y,
+                                 bool tiled)
+{
+    const rt_product p = {w, matrix, x, y, RT_EPILOGUE_STORE};
+    return tiled ? rt_op_matmul(&f->ops, &p) : rt_op_matvec(&f->ops, &p);
+}
+
+static dsvk_status store_matvec(ops_fixture *f, const rt_weight *w,
+                                uint32_t matrix, rt_view x, rt_view y)
+{
+    return store_product(f, w, matrix, x, y, false);
+}
+
+static dsvk_status store_matmul(ops_fixture *f, const rt_weight *w,
+                                uint32_t matrix, rt_view x, rt_view y)
+{
+    return store_product(f, w, matrix, x, y, true);
+}
+
 static dsvk_status launch(ops_fixture *f, const product_case *c,
                           const rt_weight *w, rt_view x, rt_view y)
 {
-    return c->tiled ? rt_op_matmul(&f->ops, w, c->matrix, x, y)
-                    : rt_op_matvec(&f->ops, w, c->matrix, x, y);
+    return store_product(f, w, c->matrix, x, y, c->tiled);
 }
 
 /* Runs one product; x is stored as aligned_x says, y lands in columns
@@ -284,6 +305,201 @@ static void test_aligned(ops_fixture *f)
                     }
 }
 
+static float silu(float g)
+{
+    return g / (1.0f + expf(-g));
+}
+
+/* Checks got against epilogue(y0, W x) for every output, the error
+ * normalised like product_nmse by the terms' magnitudes (|y0| included). */
+static double epilogue_nmse(const float *got, const float *y0, const float *w,
+                            const float *x, uint32_t rows, uint32_t cols,
+                            uint32_t tokens, rt_epilogue epilogue,
+                            const float *up)
+{
+    double err = 0.0, norm = 0.0;
+    for (uint32_t t = 0; t < tokens; t++)
+        for (uint32_t r = 0; r < rows; r++) {
+            double p = 0.0, scale = 0.0;
+            for (uint32_t c = 0; c < cols; c++) {
+                double term = (double)w[(size_t)r * cols + c] * x[t * cols + c];
+                p += term;
+                scale += fabs(term);
+            }
+            size_t i = (size_t)t * rows + r;
+            double want = p;
+            if (epilogue == RT_EPILOGUE_ADD) {
+                want = y0[i] + p;
+                scale += fabs(y0[i]);
+            } else if (epilogue == RT_EPILOGUE_GATE) {
+                /* silu(y0) * p, or for a fused pair silu(p) * up. */
+                double g = up ? silu((float)p) : silu(y0[i]);
+                double u = up ? up[i] : p;
+                want = g * u;
+                scale = scale * (1.0 + fabs(u)) + fabs(g) * (1.0 + fabs(u));
+            }
+            double d = got[i] - want;
+            err += d * d;
+            norm += scale * scale;
+        }
+    return norm > 0.0 ? err / norm : err;
+}
+
+/* y = epilogue(y0, W x) for the ADD and GATE epilogues, matvec and matmul,
+ * on types with and without the wide and block kernels. */
+static void test_epilogues(ops_fixture *f)
+{
+    static const uint32_t types[] = {DSVK_TYPE_F16, DSVK_TYPE_Q8_0,
+                                     DSVK_TYPE_Q4_K, DSVK_TYPE_Q6_K};
+    static const rt_epilogue epilogues[] = {RT_EPILOGUE_ADD, RT_EPILOGUE_GATE};
+    for (size_t t = 0; t < sizeof types / sizeof types[0]; t++)
+        for (int e = 0; e < 2; e++)
+            for (int tiled = 0; tiled < 2; tiled++) {
+                const uint32_t rows = 67, cols = 512;
+                const uint32_t tokens = tiled ? 37 : 2;
+                test_rng rng = test_rng_seed(41u + (uint32_t)t * 7u +
+                                             (uint32_t)e * 3u + tiled);
+                float *decoded;
+                rt_weight w = fixture_weight(f, &rng, types[t], 1, rows, cols,
+                                             0, &decoded);
+                size_t nx = (size_t)tokens * cols, ny = (size_t)tokens * rows;
+                float *x = malloc(nx * 4), *y0 = malloc(ny * 4);
+                float *y = malloc(ny * 4);
+                test_rng_fill(&rng, x, nx, -1, 1);
+                test_rng_fill(&rng, y0, ny, -2, 2);
+                const rt_buffer *xb = fixture_buffer(f, x, nx * 4);
+                const rt_buffer *yb = fixture_buffer(f, y0, ny * 4);
+                const rt_product p = {&w,
+                                      0,
+                                      {xb, 0, tokens, cols, cols},
+                                      {yb, 0, tokens, rows, rows},
+                                      epilogues[e]};
+                dsvk_status status = tiled ? rt_op_matmul(&f->ops, &p)
+                                           : rt_op_matvec(&f->ops, &p);
+                CHECK(status == DSVK_OK, "epilogue: %s",
+                      rt_device_error(f->dev));
+                fixture_submit(f);
+                fixture_read(f, yb, 0, y, ny * 4);
+                double nmse = epilogue_nmse(y, y0, decoded, x, rows, cols,
+                                            tokens, epilogues[e], NULL);
+                CHECK(nmse <= PRODUCT_TOLERANCE, "%s %s epilogue %d: nmse %g",
+                      tiled ? "matmul" : "matvec", fixture_type_name(types[t]),
+                      (int)epilogues[e], nmse);
+                fixture_release(f);
+                free(decoded);
+                free(x);
+                free(y0);
+                free(y);
+            }
+}
+
+typedef struct pair_case {
+    uint32_t type;
+    uint32_t rows_a, rows_b, cols, tokens;
+    bool swiglu; /* else concat, b adding onto its y */
+} pair_case;
+
+/* Runs a, then b, through rt_op_matvec_pair with both weights in one
+ * buffer (matrices 0 and 1 of a stack, b perhaps fewer rows: rows_b <=
+ * rows_a), at a binding
+ * limit (0: the device's); checks both results and returns the
+ * dispatches where the device times them (else 0). */
+static uint32_t run_pair(ops_fixture *f, const pair_case *c, uint64_t limit)
+{
+    test_rng rng = test_rng_seed(c->rows_a * 31u + c->rows_b + c->type);
+    float *decoded;
+    rt_weight a =
+        fixture_weight(f, &rng, c->type, 2, c->rows_a, c->cols, 0, &decoded);
+    rt_weight b = a;
+    b.offset += (uint64_t)a.rows * a.row_bytes;
+    b.rows = c->rows_b;
+    b.count = 1;
+    const float *wa = decoded, *wb = decoded + (size_t)c->rows_a * c->cols;
+    const uint32_t T = c->tokens;
+    size_t nx = (size_t)T * c->cols;
+    size_t na = (size_t)T * c->rows_a, nb = (size_t)T * c->rows_b;
+    /* y: a's outputs, a gap of 3 floats, b's (concat). */
+    size_t ny = na + 3 + nb;
+    float *x = malloc(nx * 4), *y0 = malloc(ny * 4), *y = malloc(ny * 4);
+    float *up = malloc(na * 4);
+    test_rng_fill(&rng, x, nx, -1, 1);
+    test_rng_fill(&rng, y0, ny, -2, 2);
+    const rt_buffer *xb = fixture_buffer(f, x, nx * 4);
+    const rt_buffer *yb = fixture_buffer(f, y0, ny * 4);
+    const rt_view xv = {xb, 0, T, c->cols, c->cols};
+    const rt_view ya = {yb, 0, T, c->rows_a, c->rows_a};
+    const rt_view yb_view = {yb, (na + 3) * 4, T, c->rows_b, c->rows_b};
+    const rt_product pa = {&a, 0, xv, ya, RT_EPILOGUE_STORE};
+    const rt_product pb = {&b, 0, xv, c->swiglu ? ya : yb_view,
+                           c->swiglu ? RT_EPILOGUE_GATE : RT_EPILOGUE_ADD};
+    fixture_time_next(f);
+    f->ops.max_binding_range = limit;
+    dsvk_status status = rt_op_matvec_pair(&f->ops, &pa, &pb);
+    f->ops.max_binding_range = 0;
+    CHECK(status == DSVK_OK, "pair: %s", rt_device_error(f->dev));
+    fixture_submit(f);
+    uint32_t dispatches = f->timed_dispatches;
+    fixture_read(f, yb, 0, y, ny * 4);
+
+    const char *what = c->swiglu ? "swiglu" : "concat";
+    double nmse;
+    if (c->swiglu) {
+        ref_matmul(wb, c->rows_b, c->cols, x, T, up);
+        nmse = epilogue_nmse(y, y0, wa, x, c->rows_a, c->cols, T,
+                             RT_EPILOGUE_GATE, up);
+    } else {
+        nmse = epilogue_nmse(y, y0, wa, x, c->rows_a, c->cols, T,
+                             RT_EPILOGUE_STORE, NULL);
+        double nmse_b = epilogue_nmse(y + na + 3, y0 + na + 3, wb, x, c->rows_b,
+                                      c->cols, T, RT_EPILOGUE_ADD, NULL);
+        nmse = fmax(nmse, nmse_b);
+        for (int i = 0; i < 3; i++)
+            CHECK(y[na + i] == y0[na + i], "concat: the gap was written");
+    }
+    CHECK(nmse <= PRODUCT_TOLERANCE,
+          "%s pair %s %u + %u x %u, %u tokens, "
+          "limit %llu: nmse %g",
+          what, fixture_type_name(c->type), c->rows_a, c->rows_b, c->cols, T,
+          (unsigned long long)limit, nmse);
+    fixture_release(f);
+    free(decoded);
+    free(x);
+    free(y0);
+    free(y);
+    free(up);
+    return dispatches;
+}
+
+/* Pairs fuse into one dispatch, across workgroup boundaries of either
+ * kernel class (rows not multiples of 2 or 64), wide and narrow kernels,
+ * and fall back to two dispatches with the same results where one binding
+ * cannot cover both weights. */
+static void test_pairs(ops_fixture *f)
+{
+    const pair_case cases[] = {
+        {DSVK_TYPE_Q8_0, 129, 129, 256, 1, true},
+        {DSVK_TYPE_Q8_0, 67, 9, 256, 2, false},
+        {DSVK_TYPE_F32, 33, 33, 33, 1, true},
+        {DSVK_TYPE_F16, 70, 7, 97, 2, false},
+        {DSVK_TYPE_Q4_K, 65, 65, 512, 1, true},
+        {DSVK_TYPE_Q6_K, 130, 3, 256, 1, false},
+    };
+    const bool timed = rt_device_caps(f->dev)->timestamps;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const pair_case *c = &cases[i];
+        uint32_t fused = run_pair(f, c, 0);
+        CHECK(!timed || fused == 1, "pair %zu: %u dispatches, expected one", i,
+              fused);
+        /* Room for either weight alone, not for both. */
+        uint64_t one = (uint64_t)c->rows_a * ref_row_bytes(c->type, c->cols);
+        uint32_t apart = run_pair(f, c, one + 512);
+        CHECK(!timed || apart == 2,
+              "pair %zu at a limit: %u dispatches, "
+              "expected two",
+              i, apart);
+    }
+}
+
 static void test_bad_arguments(ops_fixture *f)
 {
     float zeros[64] = {0};
@@ -292,32 +508,30 @@ static void test_bad_arguments(ops_fixture *f)
     rt_view x = {buf, 0, 1, 4, 4}, y = {buf, 128, 1, 3, 3};
 
     rt_view wrong = {buf, 0, 1, 5, 5};
-    CHECK(rt_op_matvec(&f->ops, &w, 0, wrong, y) == DSVK_ERROR_INVALID_ARGUMENT,
+    CHECK(store_matvec(f, &w, 0, wrong, y) == DSVK_ERROR_INVALID_ARGUMENT,
           "x of the wrong length");
-    CHECK(rt_op_matmul(&f->ops, &w, 1, x, y) == DSVK_ERROR_INVALID_ARGUMENT,
+    CHECK(store_matmul(f, &w, 1, x, y) == DSVK_ERROR_INVALID_ARGUMENT,
           "matrix past the stack");
     rt_view misaligned = {buf, 2, 1, 4, 4};
-    CHECK(rt_op_matvec(&f->ops, &w, 0, misaligned, y) ==
-              DSVK_ERROR_INVALID_ARGUMENT,
+    CHECK(store_matvec(f, &w, 0, misaligned, y) == DSVK_ERROR_INVALID_ARGUMENT,
           "x offset not a multiple of 4");
     rt_weight past_end = w;
     past_end.offset = 240;
-    CHECK(rt_op_matvec(&f->ops, &past_end, 0, x, y) ==
-              DSVK_ERROR_INVALID_ARGUMENT,
+    CHECK(store_matvec(f, &past_end, 0, x, y) == DSVK_ERROR_INVALID_ARGUMENT,
           "weight past the end of its buffer");
     /* GGML type 10 is Q2_K: 84-byte blocks of 256, not decoded. */
     rt_weight q2_k = {buf, 0, 10, 256, 1, 1, 84};
     rt_view x256 = {buf, 0, 1, 256, 256};
-    CHECK(rt_op_matvec(&f->ops, &q2_k, 0, x256, (rt_view){buf, 0, 1, 1, 1}) ==
+    CHECK(store_matvec(f, &q2_k, 0, x256, (rt_view){buf, 0, 1, 1, 1}) ==
               DSVK_ERROR_UNSUPPORTED,
           "a type without a decoder");
     /* Q4_K blocks are read as aligned words (weights.glsl). */
     rt_weight q4_k = {buf, 2, DSVK_TYPE_Q4_K, 256, 1, 1, 144};
-    CHECK(rt_op_matvec(&f->ops, &q4_k, 0, x256, (rt_view){buf, 0, 1, 1, 1}) ==
+    CHECK(store_matvec(f, &q4_k, 0, x256, (rt_view){buf, 0, 1, 1, 1}) ==
               DSVK_ERROR_INVALID_ARGUMENT,
           "a Q4_K weight at a 2-byte aligned offset");
     f->ops.max_binding_range = 16;
-    CHECK(rt_op_matvec(&f->ops, &w, 0, x, y) == DSVK_ERROR_UNSUPPORTED,
+    CHECK(store_matvec(f, &w, 0, x, y) == DSVK_ERROR_UNSUPPORTED,
           "a row that does not fit one binding");
     f->ops.max_binding_range = 0;
     fixture_release(f);
@@ -335,7 +549,7 @@ static void test_every_decodable_type(ops_fixture *f)
         if (!dequant_supports(type))
             continue;
         rt_weight w = {buf, 0, type, 256, 1, 1, gguf_row_bytes(type, 256)};
-        CHECK(rt_op_matvec(&f->ops, &w, 0, x, y) == DSVK_OK,
+        CHECK(store_matvec(f, &w, 0, x, y) == DSVK_OK,
               "type %u (%s) decodes on the CPU but not on the GPU: %s", type,
               gguf_type_name(type), rt_device_error(f->dev));
     }
@@ -351,6 +565,8 @@ int main(void)
     test_splits(&f);
     test_long_rows(&f);
     test_aligned(&f);
+    test_epilogues(&f);
+    test_pairs(&f);
     test_bad_arguments(&f);
     test_every_decodable_type(&f);
     for (int tiled = 0; tiled < 2; tiled++)

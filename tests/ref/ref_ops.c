@@ -153,23 +153,6 @@ void ref_softmax(const float *x, uint32_t rows, uint32_t cols, float scale,
     }
 }
 
-void ref_swiglu(const float *gate, const float *up, size_t n, float *out)
-{
-    for (size_t i = 0; i < n; i++)
-        out[i] = (float)(gate[i] / (1 + exp(-(double)gate[i])) * up[i]);
-}
-
-void ref_add(const float *a, const float *b, size_t n, float *out)
-{
-    for (size_t i = 0; i < n; i++)
-        out[i] = a[i] + b[i];
-}
-
-void ref_scale(const float *x, float scale, size_t n, float *out)
-{
-    for (size_t i = 0; i < n; i++)
-        out[i] = x[i] * scale;
-}
 
 uint32_t ref_argmax(const float *x, uint32_t n)
 {

@@ -49,9 +49,6 @@ void ref_softmax(const float *x, uint32_t rows, uint32_t cols, float scale,
                  float *out);
 
 /* out = silu(gate) * up = gate / (1 + exp(-gate)) * up. */
-void ref_swiglu(const float *gate, const float *up, size_t n, float *out);
-void ref_add(const float *a, const float *b, size_t n, float *out);
-void ref_scale(const float *x, float scale, size_t n, float *out);
 
 /* Index of the largest element (first on ties); NaN never wins; 0 when
  * every element is NaN. */
