@@ -29,13 +29,33 @@ typedef struct expert_rows {
     uint64_t list_offset;
 } expert_rows;
 
-/* Expert-indexed: y[a] = W_e x[a / x_div] with e the expert of row a; with
- * `gated`, y[a] = silu(y[a]) * (W_e x[a / x_div]) in place (SwiGLU: the up
+/* Expert-indexed: y[a] = epilogue(y[a], W_e x[a / x_div]) with e the
+ * expert of row a (RT_EPILOGUE_GATE: silu(y[a]) * (W_e x), SwiGLU's up
  * product gated by the gate product already in y). y has n_assign rows of
  * w->rows. A stack larger than one binding runs as several dispatches,
  * each over the experts it binds. */
 dsvk_status indexed_experts(const rt_ops *ops, const char *op,
                             const rt_weight *w, rt_view x, uint32_t x_div,
-                            const expert_rows *rows, bool gated, rt_view y);
+                            const expert_rows *rows, rt_epilogue epilogue,
+                            rt_view y);
+
+/* y[a] = silu(G_e x[a / x_div]) * (U_e x[a / x_div]): for the matvec one
+ * dispatch where both stacks lie in one buffer within one binding's range
+ * (model loading places them so), else the two products in turn. */
+dsvk_status indexed_experts_swiglu(const rt_ops *ops, const rt_weight *gate,
+                                   const rt_weight *up, rt_view x,
+                                   uint32_t x_div, const expert_rows *rows,
+                                   rt_view y);
+
+/* The down product summed over each token's experts (per-token matvec
+ * only): y[t] = epilogue(y[t], sum_j weights[t k + j] W_e(t k + j)
+ * hidden[t k + j]), k = n_assign / n_tokens, the route weights as f32 at
+ * weights_offset. A stack larger than one binding runs as several
+ * dispatches, the later ones adding to the first's. */
+dsvk_status indexed_experts_combine(const rt_ops *ops, const rt_weight *down,
+                                    rt_view hidden, const expert_rows *rows,
+                                    const rt_buffer *weights,
+                                    uint64_t weights_offset,
+                                    rt_epilogue epilogue, rt_view y);
 
 #endif

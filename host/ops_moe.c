@@ -292,15 +292,25 @@ dsvk_status moe_experts_forward(const rt_ops *ops, const moe_experts_desc *desc,
         status = record_grouping(ops, routes, n_expert, &rows);
     }
     /* hidden = silu(gate x) * (up x), x row a / k for assignment a. */
-    if (status == DSVK_OK)
+    if (status == DSVK_OK && grouped)
         status = indexed_experts(ops, "moe_gate", e->gate, desc->x, k, &rows,
-                                 false, hidden);
-    if (status == DSVK_OK)
-        status = indexed_experts(ops, "moe_up", e->up, desc->x, k, &rows, true,
-                                 hidden);
+                                 RT_EPILOGUE_STORE, hidden);
+    if (status == DSVK_OK && grouped)
+        status = indexed_experts(ops, "moe_up", e->up, desc->x, k, &rows,
+                                 RT_EPILOGUE_GATE, hidden);
+    if (status == DSVK_OK && !grouped)
+        status = indexed_experts_swiglu(ops, e->gate, e->up, desc->x, k, &rows,
+                                        hidden);
+    const rt_epilogue epilogue =
+        desc->accumulate ? RT_EPILOGUE_ADD : RT_EPILOGUE_STORE;
+    /* Per token, the down product sums the token's experts itself. */
+    if (status == DSVK_OK && !grouped)
+        return indexed_experts_combine(ops, e->down, hidden, &rows,
+                                       routes->buffer, routes->weights_offset,
+                                       epilogue, y);
     if (status == DSVK_OK)
         status = indexed_experts(ops, "moe_down", e->down, hidden, 1, &rows,
-                                 false, part);
+                                 RT_EPILOGUE_STORE, part);
     if (status != DSVK_OK)
         return status;
     return record_combine(ops, routes, part, desc->accumulate, y);

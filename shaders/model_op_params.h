@@ -74,11 +74,16 @@ DSVK_STRUCT(dsvk_mla_combine_params)
 /* moe_indexed_matvec.comp, moe_indexed_matmul.comp: products with a stack
  * of matrices [count][rows][cols] where each output row a picks its matrix
  * m: the head (head-indexed, n_head > 0: a = t * n_head + m) or the chosen
- * expert (expert-indexed, n_head = 0: m = ids[a]). y[a] = W_m x[a / x_div],
- * or with `gated` y[a] = silu(y[a]) * (W_m x[a / x_div]) in place (SwiGLU:
- * the gate product, then the up product gated by it). Only matrices
- * [first_matrix, first_matrix + n_matrices) are bound; weight_base is the
- * byte offset of first_matrix's row 0 in the binding. */
+ * expert (expert-indexed, n_head = 0: m = ids[a]).
+ * y[a] = epilogue(y[a], W_m x[a / x_div]) (DSVK_EPILOGUE_*: the up product
+ * gates the gate's in place). Only matrices [first_matrix, first_matrix +
+ * n_matrices) are bound; weight_base is the byte offset of first_matrix's
+ * row 0 in the binding. Two fusions of the expert-indexed matvec:
+ *   pair_swiglu: y[a] = silu(W_m x) * (U_m x), U the stack starting
+ *     pair_weight_base bytes into the same binding (gate and up);
+ *   combine = k: y[t] = epilogue(y[t], sum_j weights[t k + j] *
+ *     W_m(t k + j) x[t k + j]), the down product weighted and summed per
+ *     token (route weights at binding 4). */
 DSVK_STRUCT(dsvk_indexed_product_params)
 {
     uint rows; /* output rows per matrix */
@@ -90,15 +95,18 @@ DSVK_STRUCT(dsvk_indexed_product_params)
     uint n_head; /* head-indexed: heads per token; 0: expert-indexed */
     uint tokens; /* head-indexed: tokens */
     uint x_div;
-    uint gated;
+    uint epilogue;
     dsvk_view x;
     dsvk_view y;    /* row a */
     uint ids_base;  /* expert-indexed matvec: element of ids[0] */
     uint span_base; /* expert-indexed matmul: uvec2 element of span[0] */
     uint list_base; /* expert-indexed matmul: element of list[0] */
+    uint pair_swiglu;
+    uint pair_weight_base;
+    uint combine;      /* 0, or k: experts per token to sum */
+    uint weights_base; /* combine: element of the route weights[0] */
 };
 
-/* moe_route.comp: one token per workgroup. */
 DSVK_STRUCT(dsvk_moe_route_params)
 {
     uint n_expert;      /* E <= DSVK_MOE_MAX_EXPERTS */

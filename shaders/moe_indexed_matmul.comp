@@ -20,12 +20,13 @@ layout(push_constant) uniform Push { dsvk_indexed_product_params params; };
 
 layout(binding = 0) readonly buffer Weights { uint weight_words[]; };
 layout(binding = 1) readonly buffer X { float x[]; };
-layout(binding = 2) buffer Y { float y[]; }; /* read too when gated */
+layout(binding = 2) buffer Y { float y[]; }; /* read by the epilogues */
 layout(binding = 3) readonly buffer Span { uvec2 span[]; };
 layout(binding = 4) readonly buffer List { uint list[]; };
 
 #define WEIGHT_WORDS weight_words
 #include "weights.glsl"
+#include "epilogue.glsl"
 
 /* The launcher runs DSVK_INDEXED_MATMUL_WORKGROUP = ROW_THREADS *
  * TOKEN_THREADS invocations. */
@@ -136,12 +137,7 @@ void main()
             if (r >= params.rows)
                 continue;
             uint o = params.y.base + a * params.y.stride + r;
-            float v = acc[i][j];
-            if (params.gated != 0u) {
-                float g = y[o];
-                v *= g / (1.0 + exp(-g)); /* silu(gate) */
-            }
-            y[o] = v;
+            epilogue_store(params.epilogue, o, acc[i][j]);
         }
     }
 }
