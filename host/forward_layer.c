@@ -66,20 +66,19 @@ static dsvk_status record_attention(forward *f, uint32_t il, uint32_t T,
     if (status == DSVK_OK && rq)
         status = forward_product(f, &g->attn_q_b, q_a, q, RT_EPILOGUE_STORE);
 
-    /* c = RMSNorm(kv[0:r]) in place; RoPE on kv[r:r+dr] and on the last dr
-     * of every head's query (H rows per position). */
-    const rt_view latent = {kv.buffer, kv.offset, T, r, r + dr};
-    const rt_view rope_key = {kv.buffer, kv.offset + 4ull * r, T, dr, r + dr};
-    const rt_view q_rope = {q.buffer, q.offset + 4ull * dn, T * H, dr, dn + dr};
+    /* c = RMSNorm(kv[0:r]), RoPE on kv[r:r+dr], both cached; RoPE on the
+     * last dr of every head's query (H rows per position). */
+    const mla_prepare_desc prepare = {
+        .kv = kv,
+        .q = forward_rows(f, p->q, T * H, dn + dr),
+        .norm = &g->attn_kv_a_norm,
+        .eps = hp->rms_eps,
+        .rope = &f->rope,
+        .pos0 = pos0,
+        .cache = &f->caches[il],
+    };
     if (status == DSVK_OK)
-        status = rt_op_rms_norm(ops, latent, &g->attn_kv_a_norm, hp->rms_eps,
-                                latent);
-    if (status == DSVK_OK)
-        status = rt_op_rope(ops, rope_key, 1, pos0, &f->rope);
-    if (status == DSVK_OK)
-        status = rt_op_rope(ops, q_rope, H, pos0, &f->rope);
-    if (status == DSVK_OK)
-        status = mla_cache_write(ops, &f->mla, kv, pos0, &f->caches[il]);
+        status = mla_prepare(ops, &f->mla, &prepare);
 
     const rt_view heads = forward_rows(f, p->heads, T * H, hp->v_head_dim);
     const mla_attention_desc attention = {

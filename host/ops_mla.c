@@ -65,49 +65,90 @@ static dsvk_status check_cache(const rt_ops *ops, const char *op,
     return DSVK_OK;
 }
 
-dsvk_status mla_cache_write(const rt_ops *ops, const mla_shape *shape,
-                            rt_view kv, uint32_t pos0,
-                            const mla_latent_cache *cache)
+dsvk_status mla_prepare(const rt_ops *ops, const mla_shape *shape,
+                        const mla_prepare_desc *d)
 {
-    const char *op = "mla_cache_write";
+    const char *op = "mla_prepare";
     dsvk_status status = check_shape(ops, op, shape);
     if (status != DSVK_OK)
         return status;
-    uint32_t r = shape->kv_lora_rank, dr = shape->qk_rope_head_dim;
+    const uint32_t r = shape->kv_lora_rank, dr = shape->qk_rope_head_dim;
+    const uint32_t H = shape->n_head, T = d->kv.rows;
+    const rt_view kv = d->kv;
+    const bool has_q = d->q.rows > 0;
     if (kv.cols != r + dr)
         return rt_fail(ops->dev, DSVK_ERROR_INVALID_ARGUMENT,
                        "%s: kv rows have %u values, expected r + dr = %u", op,
                        kv.cols, r + dr);
-    status = check_cache(ops, op, cache, pos0 + kv.rows);
+    if (has_q && (!d->rope || d->q.rows != T * H ||
+                  d->q.cols != shape->qk_nope_head_dim + dr))
+        return rt_fail(ops->dev, DSVK_ERROR_INVALID_ARGUMENT,
+                       "%s: q must be T * H = %u rows of dn + dr = %u, with "
+                       "a RoPE",
+                       op, T * H, shape->qk_nope_head_dim + dr);
+    const rt_weight *norm = d->norm;
+    if (norm && (norm->type != DSVK_TYPE_F32 || norm->cols != r ||
+                 norm->rows != 1 || norm->count != 1 || norm->offset % 4))
+        return rt_fail(ops->dev, DSVK_ERROR_INVALID_ARGUMENT,
+                       "%s: the latent norm must be an F32 vector of r = %u, "
+                       "4-byte aligned",
+                       op, r);
+    status = check_cache(ops, op, d->cache, d->pos0 + T);
     if (status != DSVK_OK)
         return status;
 
-    rt_span spans[3];
-    dsvk_cache_write_params params = {.kv_lora_rank = r, .rope_dim = dr};
-    status = op_bind_view(ops, op, "kv", kv, false, &spans[0], &params.kv);
+    dsvk_mla_prepare_params params = {
+        .kv_lora_rank = r,
+        .rope_dim = dr,
+        .nope_dim = shape->qk_nope_head_dim,
+        .n_head = has_q ? H : 0,
+        .pos0 = d->pos0,
+        .has_norm = norm != NULL,
+        .has_rope = d->rope != NULL,
+        .eps = d->eps,
+    };
+    if (d->rope)
+        status = op_rope_freq(ops, op, d->rope, dr, d->pos0, T, &params.freq);
+    rt_span spans[5];
+    if (status == DSVK_OK)
+        status = op_bind_view(ops, op, "kv", kv, false, &spans[0], &params.kv);
+    if (status == DSVK_OK && has_q)
+        status = op_bind_view(ops, op, "q", d->q, true, &spans[1], &params.q);
+    if (status == DSVK_OK && norm)
+        status = bind_elements(ops, op, "latent norm", norm->buffer,
+                               norm->offset, (uint64_t)r * 4, 4, false,
+                               &spans[2], &params.norm_base);
     /* Only the rows written are bound, so the hazard tracking orders this
      * write before the attention that reads them. */
+    const mla_latent_cache *cache = d->cache;
     if (status == DSVK_OK)
-        status =
-            bind_elements(ops, op, "latent cache", cache->buffer,
-                          cache->latent_offset + mla_latent_bytes(shape, pos0),
-                          mla_latent_bytes(shape, kv.rows), 4, true, &spans[1],
-                          &params.latent_base);
+        status = bind_elements(ops, op, "latent cache", cache->buffer,
+                               cache->latent_offset +
+                                   mla_latent_bytes(shape, d->pos0),
+                               mla_latent_bytes(shape, T), 4, true, &spans[3],
+                               &params.latent_base);
     if (status == DSVK_OK)
         status = bind_elements(ops, op, "rope key cache", cache->buffer,
                                cache->rope_key_offset +
-                                   mla_rope_key_bytes(shape, pos0),
-                               mla_rope_key_bytes(shape, kv.rows), 4, true,
-                               &spans[2], &params.rope_key_base);
+                                   mla_rope_key_bytes(shape, d->pos0),
+                               mla_rope_key_bytes(shape, T), 4, true, &spans[4],
+                               &params.rope_key_base);
+    /* Bindings the shader does not read still need a buffer. */
+    if (!has_q)
+        spans[1] = spans[3];
+    if (!norm)
+        spans[2] = spans[0];
     rt_pipeline *pipeline = NULL;
     if (status == DSVK_OK)
         status =
-            op_pipeline(ops, "mla_cache_write", false, OP_WORKGROUP, &pipeline);
+            op_pipeline(ops, op, true, DSVK_MLA_PREPARE_WORKGROUP, &pipeline);
     if (status != DSVK_OK)
         return status;
-    uint32_t pairs = (r + dr) / 2;
-    uint32_t grid[3] = {(pairs + OP_WORKGROUP - 1) / OP_WORKGROUP, kv.rows, 1};
-    op_record(ops, pipeline, spans, 3, &params, sizeof params, grid, op);
+    uint32_t query_pairs = has_q ? H * dr / 2 : 0;
+    uint32_t grid[3] = {1 + (query_pairs + DSVK_MLA_PREPARE_WORKGROUP - 1) /
+                                DSVK_MLA_PREPARE_WORKGROUP,
+                        T, 1};
+    op_record(ops, pipeline, spans, 5, &params, sizeof params, grid, op);
     return DSVK_OK;
 }
 

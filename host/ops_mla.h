@@ -1,5 +1,6 @@
 /* GPU launchers for Multi-head Latent Attention (DESIGN.md §2, §3): the
- * latent KV cache write and the absorbed attention over it. Like the
+ * step's latent, rope key and query prepared and cached, and the absorbed
+ * attention over the latent cache. Like the
  * generic ops (runtime/ops.h) they append dispatches to ops->rec and return
  * a dsvk_status with the detail in rt_device_error. Views, weights and
  * buffers must stay alive until the recorder's submit returns. */
@@ -31,13 +32,24 @@ typedef struct mla_latent_cache {
 uint64_t mla_latent_bytes(const mla_shape *shape, uint32_t n_ctx);
 uint64_t mla_rope_key_bytes(const mla_shape *shape, uint32_t n_ctx);
 
-/* Stores the latent and rope key of kv.rows new tokens at positions
- * pos0 .. pos0 + kv.rows - 1, rounded to f16. kv: one row per token, cols
- * r + dr, the output of attn_kv_a_mqa after the rms norm of its first r
- * values and RoPE on its last dr. */
-dsvk_status mla_cache_write(const rt_ops *ops, const mla_shape *shape,
-                            rt_view kv, uint32_t pos0,
-                            const mla_latent_cache *cache);
+/* What the attention needs of T = kv.rows new tokens at positions
+ * pos0 .. pos0 + T - 1, as one dispatch (DESIGN.md §2):
+ *   c_t = RMSNorm(kv[t][0:r]) * norm and kpe_t = RoPE(kv[t][r:r+dr]),
+ *   stored in the cache rounded to f16, and RoPE on the last dr of every
+ *   head's query, in place. */
+typedef struct mla_prepare_desc {
+    rt_view kv; /* T rows of r + dr: attn_kv_a_mqa's output */
+    /* T * H rows (row t * H + h) of dn + dr; rows 0: no query. */
+    rt_view q;
+    const rt_weight *norm; /* attn_kv_a_norm, F32 [r]; NULL: c = kv as is */
+    float eps;
+    const rt_rope *rope; /* NULL: kpe as is (then there may be no query) */
+    uint32_t pos0;
+    const mla_latent_cache *cache;
+} mla_prepare_desc;
+
+dsvk_status mla_prepare(const rt_ops *ops, const mla_shape *shape,
+                        const mla_prepare_desc *desc);
 
 /* Longest batch for which mla_attention may split the context, and the most
  * (token, split) pairs it uses: this bounds the scratch. */

@@ -65,6 +65,13 @@ uint64_t op_binding_alignment(const rt_ops *ops);
 dsvk_status op_rows_per_binding(const rt_ops *ops, const char *op,
                                 const rt_weight *w, uint32_t *rows);
 
+/* The shader constants of a RoPE over n_dims dimensions for `positions`
+ * positions from pos0, checked (even n_dims, freq_base > 0, the original
+ * context with YaRN, positions exact in f32). */
+dsvk_status op_rope_freq(const rt_ops *ops, const char *op, const rt_rope *rope,
+                         uint32_t n_dims, uint32_t pos0, uint32_t positions,
+                         dsvk_rope_freq *out);
+
 /* Binds bytes [offset, offset + size) of buf: the span starts at offset
  * rounded down to op_binding_alignment and ends on a 32-bit word; *base gets
  * the bytes from the span's start to offset. `what` names the operand in

@@ -29,16 +29,31 @@
 #define DSVK_INDEXED_MATMUL_TILE_ROWS 64u
 #define DSVK_INDEXED_MATMUL_TILE_TOKENS 32u
 
-/* mla_cache_write.comp: latent[pos0 + t] = f16(kv[t][0:r]),
- * rope_key[pos0 + t] = f16(kv[t][r:r+dr]). The cache holds f16 pairs packed
- * in uints; both bases are uint elements of row pos0. */
-DSVK_STRUCT(dsvk_cache_write_params)
+/* mla_prepare.comp, for tokens t at positions pos0 + t:
+ *   latent[pos0 + t] = f16(RMSNorm(kv[t][0:r]) * norm)   (has_norm; else
+ *                      kv[t][0:r] as it is)
+ *   rope_key[pos0 + t] = f16(RoPE(kv[t][r:r+dr]))          (has_rope)
+ *   q[t * n_head + h][dn:dn+dr] = RoPE(...) in place       (n_head > 0)
+ * The cache holds f16 pairs packed in uints; both bases are uint elements
+ * of row pos0. Workgroup (0, t) does the cache row, (1 + i, t) the i-th
+ * DSVK_MLA_PREPARE_WORKGROUP query pairs. */
+#define DSVK_MLA_PREPARE_WORKGROUP 64u
+DSVK_STRUCT(dsvk_mla_prepare_params)
 {
     uint kv_lora_rank; /* r, even */
     uint rope_dim;     /* dr, even */
-    dsvk_view kv;      /* [T][>= r + dr] f32 */
+    uint nope_dim;     /* dn */
+    uint n_head;       /* 0: no query */
+    uint pos0;
+    uint has_norm;
+    uint has_rope;
+    float eps;
+    dsvk_view kv; /* [T][>= r + dr] f32 */
+    dsvk_view q;  /* [T * n_head][>= dn + dr] f32 */
+    uint norm_base;
     uint latent_base;
     uint rope_key_base;
+    dsvk_rope_freq freq;
 };
 
 /* mla_attention.comp. A "head row" is row = t * n_head + h. */
@@ -147,7 +162,7 @@ DSVK_STRUCT(dsvk_moe_combine_params)
 #undef DSVK_STRUCT
 
 #ifndef VULKAN
-_Static_assert(sizeof(dsvk_cache_write_params) <= DSVK_PUSH_CONSTANT_BYTES,
+_Static_assert(sizeof(dsvk_mla_prepare_params) <= DSVK_PUSH_CONSTANT_BYTES,
                "push constants");
 _Static_assert(sizeof(dsvk_mla_attention_params) <= DSVK_PUSH_CONSTANT_BYTES,
                "push constants");

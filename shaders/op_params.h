@@ -108,9 +108,20 @@ DSVK_STRUCT(dsvk_argmax_params)
     uint result_base;
 };
 
+/* The frequencies of a RoPE over `cols` dimensions (rope.glsl). The YaRN
+ * correction range [corr_low, corr_high] (in pairs) is computed on the
+ * host (runtime/op_rope.c, op_rope_freq). */
+DSVK_STRUCT(dsvk_rope_freq)
+{
+    float theta_scale; /* freq_base^(-2/cols) */
+    float freq_scale;  /* 1 / YaRN factor */
+    float ext_factor;  /* 1 when YaRN is on, else 0 */
+    float corr_low;
+    float corr_high;
+};
+
 /* rope.comp, in place on pairs (x[2i], x[2i+1]) of each row; row r has
- * position pos0 + r / rows_per_position. The YaRN correction range
- * [corr_low, corr_high] (in pairs) is computed on the host. */
+ * position pos0 + r / rows_per_position. */
 DSVK_STRUCT(dsvk_rope_params)
 {
     uint rows;
@@ -118,11 +129,7 @@ DSVK_STRUCT(dsvk_rope_params)
     dsvk_view x;
     uint rows_per_position;
     uint pos0;
-    float theta_scale; /* freq_base^(-2/cols) */
-    float freq_scale;  /* 1 / YaRN factor */
-    float ext_factor;  /* 1 when YaRN is on, else 0 */
-    float corr_low;
-    float corr_high;
+    dsvk_rope_freq freq;
 };
 
 DSVK_STRUCT(dsvk_gather_params)

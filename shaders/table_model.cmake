@@ -19,7 +19,8 @@ foreach(type IN LISTS DSVK_WIDE_WEIGHT_TYPES)
 endforeach()
 
 list(APPEND DSVK_SHADER_TABLE
-  "mla_cache_write mla_cache_write.comp"
+  "mla_prepare mla_prepare.comp"
+  "mla_prepare_subgroup mla_prepare.comp SUBGROUP_ARITHMETIC=1"
   "mla_attention mla_attention.comp"
   "mla_attention_combine mla_attention_combine.comp"
   "moe_route moe_route.comp"

@@ -1,13 +1,15 @@
-/* MLA ops (host/ops_mla.h) against tests/ref/ref_model_ops.c: the latent
- * cache write, then absorbed attention compared with the reference's
- * decompressed form, for every weight type of attn_k_b/attn_v_b; one token
- * and whole prompts (matvec and matmul head products), chunks continuing
- * at pos0 > 0, contexts that are not multiples of the 64 positions per
- * pass, with and without context splits, several head groups with a partial
+/* MLA ops (host/ops_mla.h) against tests/ref/ref_model_ops.c and
+ * ref_ops.c: the step's preparation (latent norm, RoPE of the rope key and
+ * the queries, the cache write), then absorbed attention compared with the
+ * reference's decompressed form, for every weight type of attn_k_b/attn_v_b;
+ * one token and whole prompts (matvec and matmul head products), chunks
+ * continuing at pos0 > 0, contexts that are not multiples of the 64 positions
+ * per pass, with and without context splits, several head groups with a partial
  * last one; then clean errors for bad arguments. */
 #include "half.h"
 #include "ops_mla.h"
 #include "ref/ref_model_ops.h"
+#include "ref/ref_ops.h"
 #include "test_ops_fixture.h"
 
 #include <math.h>
@@ -103,6 +105,14 @@ static void read_cache(ops_fixture *f, const mla_shape *s,
     CHECK(bad == 0, "%u cached values are not kv rounded to f16", bad);
 }
 
+/* mla_prepare as a plain cache write: kv stored as it is, no query. */
+static dsvk_status cache_write(ops_fixture *f, const mla_shape *s, rt_view kv,
+                               uint32_t pos0, const mla_latent_cache *cache)
+{
+    const mla_prepare_desc d = {.kv = kv, .pos0 = pos0, .cache = cache};
+    return mla_prepare(&f->ops, s, &d);
+}
+
 static void run_attention(ops_fixture *f, const attention_case *c)
 {
     const mla_shape *s = &c->shape;
@@ -145,7 +155,7 @@ static void run_attention(ops_fixture *f, const attention_case *c)
     /* Earlier positions as an earlier step would have written them. */
     if (c->pos0 > 0) {
         rt_view prefix = {kv_buf, 4, c->pos0, r + dr, kv_stride};
-        CHECK(mla_cache_write(&f->ops, s, prefix, 0, &cache) == DSVK_OK,
+        CHECK(cache_write(f, s, prefix, 0, &cache) == DSVK_OK,
               "cache write: %s", rt_device_error(f->dev));
         fixture_submit(f);
     }
@@ -163,7 +173,7 @@ static void run_attention(ops_fixture *f, const attention_case *c)
         .n_split = c->n_split,
     };
     rt_view out_view = {out_buf, 8, T * H, dv, dv};
-    dsvk_status status = mla_cache_write(&f->ops, s, chunk, c->pos0, &cache);
+    dsvk_status status = cache_write(f, s, chunk, c->pos0, &cache);
     if (status == DSVK_OK)
         status = mla_attention(&f->ops, s, &desc, out_view);
     CHECK(status == DSVK_OK, "attention: %s", rt_device_error(f->dev));
@@ -222,6 +232,120 @@ static void test_attention(ops_fixture *f)
         run_attention(f, &cases[i]);
 }
 
+/* RoPE of the tests: YaRN on, as the DeepSeek models use it. */
+static const rt_rope yarn = {10000.0f, 0.25f, 64, 1.0f, 32.0f, 1.0f};
+static const ref_rope_params yarn_ref = {10000.0f, 0.25f, 64,
+                                         1.0f,     32.0f, 1.0f};
+
+/* The step's preparation against ref_rms_norm and ref_rope: the cached
+ * latent and rope key and the rotated queries, for T tokens at pos0. The
+ * cache rounds to f16 (NMSE ~1e-7) and Vulkan's sin/cos may err by 2^-11
+ * (test_ops_rows.c); 1e-6 still catches a wrong position, pair or norm
+ * (1e-3 and more). */
+static void run_prepare(ops_fixture *f, const mla_shape *s, uint32_t T,
+                        uint32_t pos0)
+{
+    const uint32_t H = s->n_head, dn = s->qk_nope_head_dim;
+    const uint32_t dr = s->qk_rope_head_dim, r = s->kv_lora_rank;
+    const uint32_t qw = dn + dr;
+    test_rng rng = test_rng_seed(T * 131u + pos0 + H);
+    float *kv = malloc((size_t)T * (r + dr) * 4);
+    float *q = malloc((size_t)T * H * qw * 4);
+    float *norm = malloc((size_t)r * 4);
+    test_rng_fill(&rng, kv, (size_t)T * (r + dr), -2, 2);
+    test_rng_fill(&rng, q, (size_t)T * H * qw, -1, 1);
+    test_rng_fill(&rng, norm, r, 0.5f, 1.5f);
+    const rt_buffer *kv_buf = fixture_buffer(f, kv, (size_t)T * (r + dr) * 4);
+    const rt_buffer *q_buf = fixture_buffer(f, q, (size_t)T * H * qw * 4);
+    const rt_buffer *norm_buf = fixture_buffer(f, norm, (size_t)r * 4);
+    rt_weight norm_w = {norm_buf, 0, DSVK_TYPE_F32, r, 1, 1, 4ull * r};
+    uint32_t n_ctx = pos0 + T;
+    mla_latent_cache cache = {NULL, 4, 4 + mla_latent_bytes(s, n_ctx) + 12,
+                              n_ctx};
+    cache.buffer = fixture_buffer(
+        f, NULL, cache.rope_key_offset + mla_rope_key_bytes(s, n_ctx));
+    const mla_prepare_desc d = {
+        .kv = {kv_buf, 0, T, r + dr, r + dr},
+        .q = {q_buf, 0, T * H, qw, qw},
+        .norm = &norm_w,
+        .eps = 1e-6f,
+        .rope = &yarn,
+        .pos0 = pos0,
+        .cache = &cache,
+    };
+    CHECK(mla_prepare(&f->ops, s, &d) == DSVK_OK, "prepare: %s",
+          rt_device_error(f->dev));
+    fixture_submit(f);
+
+    /* The reference: the latent normalised, the rope parts rotated. */
+    float *latent_ref = malloc((size_t)T * r * 4);
+    float *key_ref = malloc((size_t)T * dr * 4);
+    float *latent_in = malloc((size_t)T * r * 4);
+    fixture_gather(kv, T, r, r + dr, latent_in);
+    fixture_gather(kv + r, T, dr, r + dr, key_ref);
+    ref_rms_norm(latent_in, T, r, norm, 1e-6f, latent_ref);
+    ref_rope(key_ref, T, dr, 1, pos0, &yarn_ref);
+    float *q_rope = malloc((size_t)T * H * dr * 4);
+    fixture_gather(q + dn, T * H, dr, qw, q_rope);
+    ref_rope(q_rope, T * H, dr, H, pos0, &yarn_ref);
+
+    uint16_t *bits = malloc(mla_latent_bytes(s, n_ctx));
+    float *latent = malloc((size_t)T * r * 4),
+          *key = malloc((size_t)T * dr * 4);
+    fixture_read(f, cache.buffer,
+                 cache.latent_offset + mla_latent_bytes(s, pos0), bits,
+                 mla_latent_bytes(s, T));
+    for (size_t i = 0; i < (size_t)T * r; i++)
+        latent[i] = half_to_f32(bits[i]);
+    fixture_read(f, cache.buffer,
+                 cache.rope_key_offset + mla_rope_key_bytes(s, pos0), bits,
+                 mla_rope_key_bytes(s, T));
+    for (size_t i = 0; i < (size_t)T * dr; i++)
+        key[i] = half_to_f32(bits[i]);
+    float *q_out = malloc((size_t)T * H * qw * 4);
+    float *q_rope_out = malloc((size_t)T * H * dr * 4);
+    fixture_read(f, q_buf, 0, q_out, (size_t)T * H * qw * 4);
+    fixture_gather(q_out + dn, T * H, dr, qw, q_rope_out);
+    bool nope_kept = true;
+    for (uint32_t row = 0; row < T * H; row++)
+        nope_kept = nope_kept && memcmp(q_out + (size_t)row * qw,
+                                        q + (size_t)row * qw, dn * 4) == 0;
+
+    double e_latent = test_nmse(latent, latent_ref, (size_t)T * r);
+    double e_key = test_nmse(key, key_ref, (size_t)T * dr);
+    double e_q = test_nmse(q_rope_out, q_rope, (size_t)T * H * dr);
+    CHECK(e_latent <= 1e-6 && e_key <= 1e-6 && e_q <= 1e-6,
+          "prepare H %u r %u, %u tokens at %u: nmse latent %g, key %g, q %g", H,
+          r, T, pos0, e_latent, e_key, e_q);
+    CHECK(nope_kept, "prepare changed the queries' nope part");
+    printf("prepare H %2u r %3u, %2u tokens at %4u: nmse latent %.2g, rope "
+           "key %.2g, queries %.2g\n",
+           H, r, T, pos0, e_latent, e_key, e_q);
+    fixture_release(f);
+    free(kv);
+    free(q);
+    free(norm);
+    free(latent_ref);
+    free(key_ref);
+    free(latent_in);
+    free(q_rope);
+    free(bits);
+    free(latent);
+    free(key);
+    free(q_out);
+    free(q_rope_out);
+}
+
+static void test_prepare(ops_fixture *f)
+{
+    /* One token and a batch; more query pairs than one workgroup (33 heads
+     * x 4 pairs); a latent wider than the workgroup (r 256). */
+    run_prepare(f, &small, 1, 0);
+    run_prepare(f, &small, 5, 1000);
+    run_prepare(f, &many_heads, 3, 17);
+    run_prepare(f, &small_k, 2, 40);
+}
+
 static void test_errors(ops_fixture *f)
 {
     const mla_shape *s = &small;
@@ -232,18 +356,21 @@ static void test_errors(ops_fixture *f)
 
     rt_view wide = kv;
     wide.cols++;
-    CHECK(mla_cache_write(&f->ops, s, wide, 0, &cache) ==
-              DSVK_ERROR_INVALID_ARGUMENT,
+    CHECK(cache_write(f, s, wide, 0, &cache) == DSVK_ERROR_INVALID_ARGUMENT,
           "kv of the wrong width");
     printf("expected error: %s\n", rt_device_error(f->dev));
-    CHECK(mla_cache_write(&f->ops, s, kv, 9, &cache) == DSVK_ERROR_CONTEXT_FULL,
+    CHECK(cache_write(f, s, kv, 9, &cache) == DSVK_ERROR_CONTEXT_FULL,
           "writing past the cache");
     printf("expected error: %s\n", rt_device_error(f->dev));
     mla_shape odd = *s;
     odd.kv_lora_rank = 41;
-    CHECK(mla_cache_write(&f->ops, &odd, kv, 0, &cache) ==
-              DSVK_ERROR_INVALID_ARGUMENT,
+    CHECK(cache_write(f, &odd, kv, 0, &cache) == DSVK_ERROR_INVALID_ARGUMENT,
           "odd kv_lora_rank");
+    const mla_prepare_desc no_rope = {
+        .kv = kv, .q = {buf, 4096, 2 * 3, 24, 24}, .cache = &cache};
+    CHECK(mla_prepare(&f->ops, s, &no_rope) == DSVK_ERROR_INVALID_ARGUMENT,
+          "a query without a RoPE");
+    printf("expected error: %s\n", rt_device_error(f->dev));
 
     test_rng rng = test_rng_seed(5);
     float *k_b, *v_b;
@@ -283,6 +410,7 @@ int main(void)
 {
     ops_fixture f;
     fixture_open(&f);
+    test_prepare(&f);
     test_attention(&f);
     test_errors(&f);
     return fixture_close(&f, "test_model_ops_mla");

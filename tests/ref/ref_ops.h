@@ -48,8 +48,6 @@ void ref_rope(float *x, uint32_t rows, uint32_t n_dims,
 void ref_softmax(const float *x, uint32_t rows, uint32_t cols, float scale,
                  float *out);
 
-/* out = silu(gate) * up = gate / (1 + exp(-gate)) * up. */
-
 /* Index of the largest element (first on ties); NaN never wins; 0 when
  * every element is NaN. */
 uint32_t ref_argmax(const float *x, uint32_t n);
