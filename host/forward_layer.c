@@ -101,12 +101,12 @@ static dsvk_status record_attention(forward *f, uint32_t il, uint32_t T,
     return status;
 }
 
-/* y += down · (silu(gate · x) * (up · x)), the SwiGLU of a dense layer
- * or of the shared experts, through plan.ffn: gate and up in one dispatch
+/* y += down · (silu(gate · x) * (up · x)), the SwiGLU of a dense layer,
+ * through plan.ffn: gate and up in one dispatch
  * for decode, the up product gating the gate's in place. */
-static dsvk_status record_swiglu(forward *f, const rt_weight *gate,
-                                 const rt_weight *up, const rt_weight *down,
-                                 rt_view x, rt_view y)
+static dsvk_status record_dense_ffn(forward *f, const rt_weight *gate,
+                                    const rt_weight *up, const rt_weight *down,
+                                    rt_view x, rt_view y)
 {
     const rt_view hidden = {&f->activations, f->plan.ffn, x.rows, gate->rows,
                             gate->rows};
@@ -119,7 +119,7 @@ static dsvk_status record_swiglu(forward *f, const rt_weight *gate,
 }
 
 /* h += sum_k w_k E_k(x) + S(x) for x = plan.normed: routing on the GPU,
- * then the shared and the routed experts, each adding onto h. */
+ * then the routed and shared experts together. */
 static dsvk_status record_moe(forward *f, uint32_t il, uint32_t T)
 {
     const model_hparams *hp = &f->m->hp;
@@ -136,12 +136,10 @@ static dsvk_status record_moe(forward *f, uint32_t il, uint32_t T)
         status =
             moe_route(&f->ops, &f->router, logits,
                       g->exp_probs_b.buffer ? &g->exp_probs_b : NULL, &routes);
-    const bool shared = g->ffn_gate_shexp.buffer != NULL;
-    if (status == DSVK_OK && shared)
-        status = record_swiglu(f, &g->ffn_gate_shexp, &g->ffn_up_shexp,
-                               &g->ffn_down_shexp, x, hidden);
     const moe_experts experts = {&g->ffn_gate_exps, &g->ffn_up_exps,
                                  &g->ffn_down_exps};
+    const moe_experts shared = {&g->ffn_gate_shexp, &g->ffn_up_shexp,
+                                &g->ffn_down_shexp};
     const moe_experts_desc desc = {
         .experts = &experts,
         .routes = &routes,
@@ -150,6 +148,7 @@ static dsvk_status record_moe(forward *f, uint32_t il, uint32_t T)
         .scratch_offset = p->moe_scratch,
         .path = MOE_PATH_AUTO,
         .accumulate = true,
+        .shared = g->ffn_gate_shexp.buffer ? &shared : NULL,
     };
     if (status == DSVK_OK)
         status = moe_experts_forward(&f->ops, &desc, hidden);
@@ -174,7 +173,7 @@ dsvk_status forward_record_layer(forward *f, uint32_t layer, uint32_t T,
     if (status == DSVK_OK && model_layer_is_moe(f->m, layer))
         status = record_moe(f, layer, T);
     else if (status == DSVK_OK)
-        status = record_swiglu(f, &g->ffn_gate, &g->ffn_up, &g->ffn_down,
-                               normed, hidden);
+        status = record_dense_ffn(f, &g->ffn_gate, &g->ffn_up, &g->ffn_down,
+                                  normed, hidden);
     return status;
 }

@@ -34,9 +34,10 @@ static uint64_t widest_token_bytes(const model_hparams *hp, uint32_t ffn_width)
     n = max_u64(n, H * hp->v_head_dim);
     n = max_u64(n, ffn_width);
     n = max_u64(n, hp->n_expert);
-    n = max_u64(n, H * r);            /* mla_attention's per-head latents */
-    n = max_u64(n, k * hp->n_ff_exp); /* moe_experts' per-slot hidden */
-    n = max_u64(n, k * hp->n_embd);   /* and outputs */
+    n = max_u64(n, H * r); /* mla_attention's per-head latents */
+    /* moe_experts' per-slot and shared hidden, bound together */
+    n = max_u64(n, (k + hp->n_expert_shared) * hp->n_ff_exp);
+    n = max_u64(n, k * hp->n_embd); /* and outputs */
     return n * 4;
 }
 
@@ -106,10 +107,12 @@ static void plan_activations(forward *f)
     REGION(logits, B * hp->n_vocab * 4);
     REGION(mla_scratch, mla_attention_scratch_bytes(&f->mla, p->max_batch));
     bool has_moe = hp->n_layer_dense_lead < hp->n_layer;
-    REGION(moe_scratch, has_moe ? moe_experts_scratch_bytes(
-                                      p->max_batch, hp->n_expert_used,
-                                      hp->n_embd, hp->n_ff_exp, hp->n_expert)
-                                : 0);
+    REGION(moe_scratch,
+           has_moe
+               ? moe_experts_scratch_bytes(
+                     p->max_batch, hp->n_expert_used, hp->n_embd, hp->n_ff_exp,
+                     hp->n_ff_exp * hp->n_expert_shared, hp->n_expert)
+               : 0);
     const uint64_t route_bytes = align_up(B * hp->n_expert_used * 4);
     p->route_weights_offset = route_bytes;
     p->route_layer_bytes = 2 * route_bytes;
@@ -150,9 +153,6 @@ dsvk_status forward_plan_make(forward *f, uint32_t max_batch)
     *p = (forward_plan){0};
     bool has_dense = hp->n_layer_dense_lead > 0;
     p->ffn_width = has_dense ? hp->n_ff : 0;
-    if (hp->n_ff_exp * hp->n_expert_shared > p->ffn_width &&
-        hp->n_layer_dense_lead < hp->n_layer)
-        p->ffn_width = hp->n_ff_exp * hp->n_expert_shared;
     dsvk_status status = choose_batch(f, max_batch);
     if (status != DSVK_OK)
         return status;

@@ -24,7 +24,7 @@
  * [rows][cols]. */
 typedef struct forward_plan {
     uint32_t max_batch; /* B */
-    uint32_t ffn_width; /* W: widest SwiGLU (dense n_ff, shared experts) */
+    uint32_t ffn_width; /* W: the dense layers' SwiGLU width n_ff */
     uint64_t hidden;    /* [B][d] residual stream h */
     uint64_t normed;    /* [B][d] RMSNorm(h) * weight */
     uint64_t q_a;       /* [B][rq] compressed query (rq > 0) */

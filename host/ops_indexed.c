@@ -31,17 +31,52 @@ static uint64_t stack_bytes(const rt_weight *w)
     return (uint64_t)w->count * w->rows * w->row_bytes;
 }
 
+/* Weights bound together with a stack in one binding, and the params
+ * field that gets each one's byte offset there. */
+typedef struct bound_weights {
+    const rt_weight *up;        /* pair_weight_base */
+    const rt_weight *shared;    /* shared_weight_base: gate or down */
+    const rt_weight *shared_up; /* shared_pair_weight_base */
+} bound_weights;
+
+static bool wide_weight(const rt_ops *ops, const op_weight_type *type,
+                        const rt_weight *w, dsvk_view x, uint32_t x_rows)
+{
+    return !w || op_wide_rows(ops, type, w, w->offset, x, x_rows);
+}
+
+/* The byte range [*start, *end) of w's matrices [first, first + n) and
+ * every weight bound with them. */
+static void bound_range(const rt_weight *w, uint32_t first, uint32_t n,
+                        const bound_weights *with, uint64_t *start,
+                        uint64_t *end)
+{
+    uint64_t matrix_bytes = (uint64_t)w->rows * w->row_bytes;
+    *start = w->offset + first * matrix_bytes;
+    *end = *start + n * matrix_bytes;
+    const rt_weight *extra[3] = {with->up, with->shared, with->shared_up};
+    for (int i = 0; i < 3; i++) {
+        if (!extra[i])
+            continue;
+        if (extra[i]->offset < *start)
+            *start = extra[i]->offset;
+        if (extra[i]->offset + stack_bytes(extra[i]) > *end)
+            *end = extra[i]->offset + stack_bytes(extra[i]);
+    }
+}
+
 /* Records the product over chunks of the stack, each binding the matrices
  * it covers at spans[0]; spans[1..n_spans-1] and the rest of params are
- * filled by the caller. `slots` is the most rows one matrix can have (the
- * tokens, when combining). With `up` (SwiGLU, the caller checked that one
- * binding covers both stacks) one dispatch binds w and up together. When
- * combining, the chunks after the first add to what the first stored. */
+ * filled by the caller. Grid y is `slots` (head-indexed: per token and
+ * head), grid x covers `rows` (at least w->rows). Weights bound with w
+ * (the caller checked that one binding covers them all) allow no chunks.
+ * When combining, the chunks after the first add to what the first
+ * stored. */
 static dsvk_status record_chunks(const rt_ops *ops, const char *op,
-                                 const rt_weight *w, const rt_weight *up,
+                                 const rt_weight *w, const bound_weights *with,
                                  bool tiled, rt_span *spans, uint32_t n_spans,
                                  dsvk_indexed_product_params params,
-                                 uint32_t slots)
+                                 uint32_t slots, uint32_t rows)
 {
     const op_weight_type *type;
     dsvk_status status = op_check_weight(ops, op, w, &type);
@@ -50,16 +85,19 @@ static dsvk_status record_chunks(const rt_ops *ops, const char *op,
     char name[48];
     snprintf(name, sizeof name, "moe_indexed_%s_%s",
              tiled ? "matmul" : "matvec", type->name);
-    bool wide =
-        op_wide_rows(ops, type, w, w->offset, params.x, slots) &&
-        (!up || op_wide_rows(ops, type, up, up->offset, params.x, slots));
+    const dsvk_view shared_x = params.combine ? params.shared_view : params.x;
+    bool wide = wide_weight(ops, type, w, params.x, slots) &&
+                wide_weight(ops, type, with->up, params.x, slots) &&
+                wide_weight(ops, type, with->shared, shared_x, slots) &&
+                wide_weight(ops, type, with->shared_up, shared_x, slots);
     op_matvec_shape shape = {NULL, 0};
     status = tiled ? op_pipeline(ops, name, false,
                                  DSVK_INDEXED_MATMUL_WORKGROUP, &shape.pipeline)
                    : op_matvec_shape_for(ops, name, DSVK_INDEXED_MATVEC_ROWS,
                                          w->cols, wide, &shape);
+    const bool joined = with->up || with->shared || with->shared_up;
     uint32_t per_binding = w->count;
-    if (status == DSVK_OK && !up)
+    if (status == DSVK_OK && !joined)
         status = matrices_per_binding(ops, op, w, &per_binding);
     if (status != DSVK_OK)
         return status;
@@ -68,33 +106,32 @@ static dsvk_status record_chunks(const rt_ops *ops, const char *op,
     params.rows = w->rows;
     params.cols = w->cols;
     params.row_bytes = (uint32_t)w->row_bytes;
-    params.pair_swiglu = up != NULL;
+    params.pair_swiglu = with->up != NULL;
     const uint32_t epilogue = params.epilogue;
     for (uint32_t first = 0; first < w->count; first += per_binding) {
         uint32_t n =
             w->count - first < per_binding ? w->count - first : per_binding;
         params.first_matrix = first;
         params.n_matrices = n;
-        if (params.combine && first > 0)
-            params.epilogue = DSVK_EPILOGUE_ADD;
-        else
-            params.epilogue = epilogue;
-        uint64_t start = w->offset + first * matrix_bytes;
-        uint64_t end = start + n * matrix_bytes;
-        if (up) {
-            start = up->offset < w->offset ? up->offset : w->offset;
-            uint64_t up_end = up->offset + stack_bytes(up);
-            end = end > up_end ? end : up_end;
-        }
+        params.epilogue =
+            params.combine && first > 0 ? DSVK_EPILOGUE_ADD : epilogue;
+        uint64_t start, end;
+        bound_range(w, first, n, with, &start, &end);
         uint32_t base = 0;
         status = op_bind_bytes(ops, op, "weight", w->buffer, start, end - start,
                                false, &spans[0], &base);
         if (status != DSVK_OK)
             return status;
+#define BOUND_AT(weight) (base + (uint32_t)((weight)->offset - start))
         params.weight_base =
             base + (uint32_t)(w->offset + first * matrix_bytes - start);
-        if (up)
-            params.pair_weight_base = base + (uint32_t)(up->offset - start);
+        if (with->up)
+            params.pair_weight_base = BOUND_AT(with->up);
+        if (with->shared)
+            params.shared_weight_base = BOUND_AT(with->shared);
+        if (with->shared_up)
+            params.shared_pair_weight_base = BOUND_AT(with->shared_up);
+#undef BOUND_AT
         uint32_t grid[3];
         if (tiled) {
             grid[0] = (w->rows + DSVK_INDEXED_MATMUL_TILE_ROWS - 1) /
@@ -103,7 +140,7 @@ static dsvk_status record_chunks(const rt_ops *ops, const char *op,
                       DSVK_INDEXED_MATMUL_TILE_TOKENS;
             grid[2] = n;
         } else {
-            grid[0] = (w->rows + shape.group_rows - 1) / shape.group_rows;
+            grid[0] = (rows + shape.group_rows - 1) / shape.group_rows;
             /* Head-indexed: one row per (token, bound head); expert-indexed:
              * every row (or token, combining), each finding out whether its
              * expert is bound. */
@@ -141,8 +178,8 @@ dsvk_status indexed_heads(const rt_ops *ops, const char *op, const rt_weight *w,
     /* The expert bindings are unused here but must hold a buffer. */
     spans[3] = spans[1];
     spans[4] = spans[1];
-    return record_chunks(ops, op, w, NULL, tiled, spans, 5, params,
-                         params.tokens);
+    return record_chunks(ops, op, w, &(bound_weights){0}, tiled, spans, 5,
+                         params, params.tokens, w->rows);
 }
 
 /* Binds x, y and the expert ids (matvec) or span and list (matmul) of an
@@ -206,29 +243,48 @@ dsvk_status indexed_experts(const rt_ops *ops, const char *op,
     if (status != DSVK_OK)
         return status;
     const bool tiled = rows->span != NULL;
-    return record_chunks(ops, op, w, NULL, tiled, spans, 5, params,
-                         tiled ? rows->n_tokens : rows->n_assign);
+    return record_chunks(ops, op, w, &(bound_weights){0}, tiled, spans, 5,
+                         params, tiled ? rows->n_tokens : rows->n_assign,
+                         w->rows);
+}
+
+static bool same_stack_shape(const rt_weight *a, const rt_weight *b)
+{
+    return a->cols == b->cols && a->rows == b->rows && a->count == b->count;
+}
+
+bool indexed_one_binding(const rt_ops *ops, const rt_weight *const *w,
+                         uint32_t n)
+{
+    uint64_t start = w[0]->offset, end = w[0]->offset + stack_bytes(w[0]);
+    for (uint32_t i = 1; i < n; i++) {
+        if (w[i]->buffer != w[0]->buffer || w[i]->type != w[0]->type)
+            return false;
+        if (w[i]->offset < start)
+            start = w[i]->offset;
+        if (w[i]->offset + stack_bytes(w[i]) > end)
+            end = w[i]->offset + stack_bytes(w[i]);
+    }
+    return end - start + op_binding_alignment(ops) - 1 + 3 <=
+           op_binding_limit(ops);
 }
 
 dsvk_status indexed_experts_swiglu(const rt_ops *ops, const rt_weight *gate,
                                    const rt_weight *up, rt_view x,
                                    uint32_t x_div, const expert_rows *rows,
-                                   rt_view y)
+                                   const indexed_shared *shared, rt_view y)
 {
     const char *op = "moe_gate_up";
     dsvk_status status =
         check_experts(ops, op, gate, x, x_div, rows->n_assign, rows, y);
     if (status != DSVK_OK)
         return status;
-    uint64_t start = gate->offset < up->offset ? gate->offset : up->offset;
-    uint64_t end = gate->offset + stack_bytes(gate);
-    if (up->offset + stack_bytes(up) > end)
-        end = up->offset + stack_bytes(up);
-    bool fused = !rows->span && up->buffer == gate->buffer &&
-                 up->type == gate->type && up->rows == gate->rows &&
-                 up->cols == gate->cols && up->count == gate->count &&
-                 end - start + op_binding_alignment(ops) - 1 + 3 <=
-                     op_binding_limit(ops);
+    const rt_weight *const pair[2] = {gate, up};
+    bool fused = !rows->span && same_stack_shape(gate, up) &&
+                 indexed_one_binding(ops, pair, 2);
+    if (!fused && shared)
+        return rt_fail(ops->dev, DSVK_ERROR_INVALID_ARGUMENT,
+                       "%s: shared experts need gate and up fused", op);
     if (!fused) {
         status = indexed_experts(ops, "moe_gate", gate, x, x_div, rows,
                                  RT_EPILOGUE_STORE, y);
@@ -237,18 +293,35 @@ dsvk_status indexed_experts_swiglu(const rt_ops *ops, const rt_weight *gate,
                                  : status;
     }
     rt_span spans[5];
-    dsvk_indexed_product_params params = {.x_div = x_div};
+    dsvk_indexed_product_params params = {.x_div = x_div,
+                                          .tokens = rows->n_tokens};
+    bound_weights with = {.up = up};
+    uint32_t slots = rows->n_assign, grid_rows = gate->rows;
     status = bind_experts(ops, op, gate, x, rows, y, spans, &params);
+    if (status == DSVK_OK && shared) {
+        /* The shared outputs go through y's binding (the shaders' y[]),
+         * which then covers both. */
+        status = op_bind_views(ops, op, "y", y, shared->view, true, &spans[2],
+                               &params.y, &params.shared_view);
+        params.shared_len = shared->w->rows;
+        params.shared_row_bytes = (uint32_t)shared->w->row_bytes;
+        with.shared = shared->w;
+        with.shared_up = shared->up;
+        slots += rows->n_tokens;
+        if (shared->w->rows > grid_rows)
+            grid_rows = shared->w->rows;
+    }
     if (status != DSVK_OK)
         return status;
-    return record_chunks(ops, op, gate, up, false, spans, 5, params,
-                         rows->n_assign);
+    return record_chunks(ops, op, gate, &with, false, spans, 5, params, slots,
+                         grid_rows);
 }
 
 dsvk_status indexed_experts_combine(const rt_ops *ops, const rt_weight *down,
                                     rt_view hidden, const expert_rows *rows,
                                     const rt_buffer *weights,
                                     uint64_t weights_offset,
+                                    const indexed_shared *shared,
                                     rt_epilogue epilogue, rt_view y)
 {
     const char *op = "moe_down";
@@ -264,14 +337,24 @@ dsvk_status indexed_experts_combine(const rt_ops *ops, const rt_weight *down,
     rt_span spans[5];
     dsvk_indexed_product_params params = {
         .x_div = 1, .epilogue = (uint32_t)epilogue, .combine = k};
+    bound_weights with = {0};
     if (status == DSVK_OK)
         status = bind_experts(ops, op, down, hidden, rows, y, spans, &params);
+    if (status == DSVK_OK && shared) {
+        /* The shared input goes through x's binding (product_dot reads
+         * x[]), which then covers both. */
+        status = op_bind_views(ops, op, "x", hidden, shared->view, false,
+                               &spans[1], &params.x, &params.shared_view);
+        params.shared_len = shared->w->cols;
+        params.shared_row_bytes = (uint32_t)shared->w->row_bytes;
+        with.shared = shared->w;
+    }
     if (status == DSVK_OK)
         status = bind_elements(ops, op, "expert weights", weights,
                                weights_offset, (uint64_t)rows->n_assign * 4, 4,
                                false, &spans[4], &params.weights_base);
     if (status != DSVK_OK)
         return status;
-    return record_chunks(ops, op, down, NULL, false, spans, 5, params,
-                         rows->n_tokens);
+    return record_chunks(ops, op, down, &with, false, spans, 5, params,
+                         rows->n_tokens, down->rows);
 }

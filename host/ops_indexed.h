@@ -39,23 +39,41 @@ dsvk_status indexed_experts(const rt_ops *ops, const char *op,
                             const expert_rows *rows, rt_epilogue epilogue,
                             rt_view y);
 
+/* Whether one binding can cover the stacks w[0..n-1]: one buffer, one
+ * type, and the range from the first byte to the last within the limit. */
+bool indexed_one_binding(const rt_ops *ops, const rt_weight *const *w,
+                         uint32_t n);
+
+/* The shared experts run inside the routed experts' dispatches: their
+ * weights in the binding of the routed ones (indexed_one_binding) and
+ * their activations `view` (T rows) in the buffer of the routed ones. */
+typedef struct indexed_shared {
+    const rt_weight *w;  /* gate (SwiGLU) or down (combining) */
+    const rt_weight *up; /* SwiGLU: up */
+    rt_view view;        /* SwiGLU: its output; combining: its input */
+} indexed_shared;
+
 /* y[a] = silu(G_e x[a / x_div]) * (U_e x[a / x_div]): for the matvec one
  * dispatch where both stacks lie in one buffer within one binding's range
- * (model loading places them so), else the two products in turn. */
+ * (model loading places them so), else the two products in turn. With
+ * `shared` (fused only), also shared->view[t] = silu(S_g x[t]) * (S_u
+ * x[t]) in the same dispatch; x_div is then k. */
 dsvk_status indexed_experts_swiglu(const rt_ops *ops, const rt_weight *gate,
                                    const rt_weight *up, rt_view x,
                                    uint32_t x_div, const expert_rows *rows,
-                                   rt_view y);
+                                   const indexed_shared *shared, rt_view y);
 
 /* The down product summed over each token's experts (per-token matvec
  * only): y[t] = epilogue(y[t], sum_j weights[t k + j] W_e(t k + j)
- * hidden[t k + j]), k = n_assign / n_tokens, the route weights as f32 at
- * weights_offset. A stack larger than one binding runs as several
- * dispatches, the later ones adding to the first's. */
+ * hidden[t k + j] (+ S_d shared->view[t])), k = n_assign / n_tokens, the
+ * route weights as f32 at weights_offset. A stack larger than one binding
+ * runs as several dispatches, the later ones adding to the first's (not
+ * with shared experts, which need one binding). */
 dsvk_status indexed_experts_combine(const rt_ops *ops, const rt_weight *down,
                                     rt_view hidden, const expert_rows *rows,
                                     const rt_buffer *weights,
                                     uint64_t weights_offset,
+                                    const indexed_shared *shared,
                                     rt_epilogue epilogue, rt_view y);
 
 #endif

@@ -134,20 +134,24 @@ dsvk_status moe_route(const rt_ops *ops, const moe_router *router,
     return DSVK_OK;
 }
 
-/* Scratch layout: hidden [T * k][n_ff], part [T * k][n_embd], then the
- * grouping: span [E] (first, count) and list [T * k]. */
+/* Scratch layout: hidden [T * k][n_ff], the shared experts' hidden
+ * [T][n_ff_shared] right after it (one binding covers both), part
+ * [T * k][n_embd], then the grouping: span [E] (first, count) and list
+ * [T * k]. */
 typedef struct scratch_layout {
-    uint64_t hidden, part, span, list, end;
+    uint64_t hidden, shared, part, span, list, end;
 } scratch_layout;
 
 static scratch_layout layout_scratch(uint32_t n_tokens, uint32_t n_expert_used,
                                      uint32_t n_embd, uint32_t n_ff,
-                                     uint32_t n_expert)
+                                     uint32_t n_ff_shared, uint32_t n_expert)
 {
     uint64_t n_assign = (uint64_t)n_tokens * n_expert_used;
     scratch_layout l;
     l.hidden = 0;
-    l.part = align_up(n_assign * n_ff * 4, MOE_SCRATCH_ALIGN);
+    l.shared = align_up(n_assign * n_ff * 4, MOE_SCRATCH_ALIGN);
+    l.part = l.shared +
+             align_up((uint64_t)n_tokens * n_ff_shared * 4, MOE_SCRATCH_ALIGN);
     l.span = l.part + align_up(n_assign * n_embd * 4, MOE_SCRATCH_ALIGN);
     l.list = l.span + align_up((uint64_t)n_expert * 8, MOE_SCRATCH_ALIGN);
     l.end = l.list + align_up(n_assign * 4, MOE_SCRATCH_ALIGN);
@@ -156,9 +160,11 @@ static scratch_layout layout_scratch(uint32_t n_tokens, uint32_t n_expert_used,
 
 uint64_t moe_experts_scratch_bytes(uint32_t n_tokens, uint32_t n_expert_used,
                                    uint32_t n_embd, uint32_t n_ff,
-                                   uint32_t n_expert)
+                                   uint32_t n_ff_shared, uint32_t n_expert)
 {
-    return layout_scratch(n_tokens, n_expert_used, n_embd, n_ff, n_expert).end;
+    return layout_scratch(n_tokens, n_expert_used, n_embd, n_ff, n_ff_shared,
+                          n_expert)
+        .end;
 }
 
 static bool same_shape(const rt_weight *a, const rt_weight *b)
@@ -200,7 +206,45 @@ static dsvk_status check_experts(const rt_ops *ops, const moe_experts_desc *d,
                        "%s: scratch needs a buffer and a 16-byte aligned "
                        "offset",
                        op);
+    const moe_experts *sh = d->shared;
+    if (sh &&
+        (!sh->gate || !sh->up || !sh->down || !same_shape(sh->gate, sh->up) ||
+         sh->gate->count != 1 || sh->down->count != 1 ||
+         sh->gate->cols != e->gate->cols || sh->down->rows != e->gate->cols ||
+         sh->down->cols != sh->gate->rows))
+        return rt_fail(ops->dev, DSVK_ERROR_INVALID_ARGUMENT,
+                       "%s: shared gate and up must be [n_ff_shared][n_embd] "
+                       "and down [n_embd][n_ff_shared]",
+                       op);
     return DSVK_OK;
+}
+
+/* The shared experts as products of their own, adding to y (or storing
+ * where nothing came before): matvecs per token, as the routed path. */
+static dsvk_status record_shared(const rt_ops *ops, const moe_experts *sh,
+                                 rt_view x, rt_view hidden, bool matvec,
+                                 rt_epilogue epilogue, rt_view y)
+{
+    const rt_product gate = {sh->gate, 0, x, hidden, RT_EPILOGUE_STORE};
+    const rt_product up = {sh->up, 0, x, hidden, RT_EPILOGUE_GATE};
+    const rt_product down = {sh->down, 0, hidden, y, epilogue};
+    dsvk_status status =
+        matvec ? rt_op_matvec_pair(ops, &gate, &up) : rt_op_matmul(ops, &gate);
+    if (status == DSVK_OK && !matvec)
+        status = rt_op_matmul(ops, &up);
+    if (status != DSVK_OK)
+        return status;
+    return matvec ? rt_op_matvec(ops, &down) : rt_op_matmul(ops, &down);
+}
+
+/* Whether the shared experts can join the routed ones' dispatches. */
+static bool shared_joins(const rt_ops *ops, const moe_experts *e,
+                         const moe_experts *sh)
+{
+    const rt_weight *const gate_up[4] = {e->gate, e->up, sh->gate, sh->up};
+    const rt_weight *const down[2] = {e->down, sh->down};
+    return indexed_one_binding(ops, gate_up, 4) &&
+           indexed_one_binding(ops, down, 2);
 }
 
 /* Lists each expert's rows (moe_group.comp) into the scratch. */
@@ -267,51 +311,71 @@ dsvk_status moe_experts_forward(const rt_ops *ops, const moe_experts_desc *desc,
     dsvk_status status = check_experts(ops, desc, y);
     if (status != DSVK_OK)
         return status;
-    const moe_experts *e = desc->experts;
+    const moe_experts *e = desc->experts, *sh = desc->shared;
     const moe_routes *routes = desc->routes;
     uint32_t n_tokens = desc->x.rows, k = routes->n_expert_used;
     uint32_t n_embd = e->gate->cols, n_ff = e->gate->rows;
+    uint32_t n_ff_shared = sh ? sh->gate->rows : 0;
     uint32_t n_expert = e->gate->count, n_assign = n_tokens * k;
-    scratch_layout l = layout_scratch(n_tokens, k, n_embd, n_ff, n_expert);
+    scratch_layout l =
+        layout_scratch(n_tokens, k, n_embd, n_ff, n_ff_shared, n_expert);
     uint64_t base = desc->scratch_offset;
     rt_view hidden = {desc->scratch, base + l.hidden, n_assign, n_ff, n_ff};
+    rt_view shared_hidden = {desc->scratch, base + l.shared, n_tokens,
+                             n_ff_shared, n_ff_shared};
     rt_view part = {desc->scratch, base + l.part, n_assign, n_embd, n_embd};
 
     bool grouped =
         desc->path == MOE_PATH_GROUPED ||
         (desc->path == MOE_PATH_AUTO && n_tokens > MOE_PER_TOKEN_MAX_TOKENS);
+    rt_epilogue epilogue =
+        desc->accumulate ? RT_EPILOGUE_ADD : RT_EPILOGUE_STORE;
+    const bool joined = sh && !grouped && shared_joins(ops, e, sh);
+    if (sh && !joined) {
+        status = record_shared(ops, sh, desc->x, shared_hidden, !grouped,
+                               epilogue, y);
+        epilogue = RT_EPILOGUE_ADD;
+    }
     expert_rows rows = {.n_assign = n_assign,
                         .n_tokens = n_tokens,
                         .ids = routes->buffer,
                         .ids_offset = routes->ids_offset};
-    if (grouped) {
+    if (status == DSVK_OK && grouped) {
         rows.span = desc->scratch;
         rows.span_offset = base + l.span;
         rows.list = desc->scratch;
         rows.list_offset = base + l.list;
         status = record_grouping(ops, routes, n_expert, &rows);
     }
+    if (status != DSVK_OK)
+        return status;
+    if (!grouped) {
+        /* Per token: gate and up in one pass (with the shared experts when
+         * they join), then the down product sums the token's experts. */
+        const indexed_shared shared_gate_up = {
+            sh ? sh->gate : NULL, sh ? sh->up : NULL, shared_hidden};
+        const indexed_shared shared_down = {sh ? sh->down : NULL, NULL,
+                                            shared_hidden};
+        status =
+            indexed_experts_swiglu(ops, e->gate, e->up, desc->x, k, &rows,
+                                   joined ? &shared_gate_up : NULL, hidden);
+        if (status == DSVK_OK)
+            status = indexed_experts_combine(
+                ops, e->down, hidden, &rows, routes->buffer,
+                routes->weights_offset, joined ? &shared_down : NULL, epilogue,
+                y);
+        return status;
+    }
     /* hidden = silu(gate x) * (up x), x row a / k for assignment a. */
-    if (status == DSVK_OK && grouped)
-        status = indexed_experts(ops, "moe_gate", e->gate, desc->x, k, &rows,
-                                 RT_EPILOGUE_STORE, hidden);
-    if (status == DSVK_OK && grouped)
+    status = indexed_experts(ops, "moe_gate", e->gate, desc->x, k, &rows,
+                             RT_EPILOGUE_STORE, hidden);
+    if (status == DSVK_OK)
         status = indexed_experts(ops, "moe_up", e->up, desc->x, k, &rows,
                                  RT_EPILOGUE_GATE, hidden);
-    if (status == DSVK_OK && !grouped)
-        status = indexed_experts_swiglu(ops, e->gate, e->up, desc->x, k, &rows,
-                                        hidden);
-    const rt_epilogue epilogue =
-        desc->accumulate ? RT_EPILOGUE_ADD : RT_EPILOGUE_STORE;
-    /* Per token, the down product sums the token's experts itself. */
-    if (status == DSVK_OK && !grouped)
-        return indexed_experts_combine(ops, e->down, hidden, &rows,
-                                       routes->buffer, routes->weights_offset,
-                                       epilogue, y);
     if (status == DSVK_OK)
         status = indexed_experts(ops, "moe_down", e->down, hidden, 1, &rows,
                                  RT_EPILOGUE_STORE, part);
     if (status != DSVK_OK)
         return status;
-    return record_combine(ops, routes, part, desc->accumulate, y);
+    return record_combine(ops, routes, part, epilogue == RT_EPILOGUE_ADD, y);
 }

@@ -73,19 +73,25 @@ typedef struct moe_experts_desc {
     const rt_buffer *scratch;
     uint64_t scratch_offset;
     moe_path path;
-    bool accumulate; /* add to y (e.g. holding the shared experts' output)
-                        instead of overwriting it */
+    bool accumulate; /* add to y (the residual stream) instead of
+                        overwriting it */
+    /* The always-on shared experts or NULL: gate and up [n_ff_shared]
+     * [n_embd], down [n_embd][n_ff_shared], one matrix each. Per token
+     * they run inside the routed experts' dispatches where their weights
+     * share the routed ones' binding (one type, one buffer: model loading
+     * places them so), else as products of their own. */
+    const moe_experts *shared;
 } moe_experts_desc;
 
 uint64_t moe_experts_scratch_bytes(uint32_t n_tokens, uint32_t n_expert_used,
                                    uint32_t n_embd, uint32_t n_ff,
-                                   uint32_t n_expert);
+                                   uint32_t n_ff_shared, uint32_t n_expert);
 
-/* y[t] (+)= sum_j w[t][j] * down_e(silu(gate_e x[t]) * up_e x[t]), e =
- * ids[t][j]: only the chosen experts' weights are read, summed in slot
- * order (deterministic). y: T rows of n_embd, not overlapping x. Weights
- * F32, F16, BF16 or Q8_0; a stack larger than one binding is split by
- * experts over several dispatches. */
+/* y[t] (+)= sum_j w[t][j] * down_e(silu(gate_e x[t]) * up_e x[t]) (+ the
+ * shared experts' SwiGLU of x[t]), e = ids[t][j]: only the chosen experts'
+ * weights are read, summed in slot order (deterministic). y: T rows of n_embd,
+ * not overlapping x. Weights F32, F16, BF16 or Q8_0; a stack larger than one
+ * binding is split by experts over several dispatches. */
 dsvk_status moe_experts_forward(const rt_ops *ops, const moe_experts_desc *desc,
                                 rt_view y);
 

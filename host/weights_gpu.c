@@ -115,32 +115,35 @@ static void plan(loader *l, rt_weight *slot, const gguf_tensor *t,
  * minStorageBufferOffsetAlignment, and 16-byte rows for the wide kernels. */
 #define PAIR_ALIGN 256u
 
-/* Puts `second` into `first`'s buffer, right after it, so that one binding
- * covers both and rt_op_matvec_pair runs the two products as one dispatch
- * (the query beside the latent, gate beside up). Only where both exist,
- * have one type, and fit one binding and one allocation together. */
-static void pair_slots(loader *l, const rt_weight *first, rt_weight *second)
+/* Puts `second` into the buffer of `first` (of the tensor whose buffer
+ * `first` shares), after what it holds, so that one binding covers them and
+ * one dispatch reads both (rt_op_matvec_pair: the query beside the
+ * latent, gate beside up; the shared experts beside the routed ones). Only
+ * where both exist, have one type, and fit one binding and one allocation
+ * together. Returns whether it did. */
+static bool join_buffer(loader *l, const rt_weight *first, rt_weight *second)
 {
     if (!first->buffer || !second->buffer || first->type != second->type)
-        return;
-    upload *a = &l->uploads[first->buffer - l->w->buffers];
+        return false;
+    upload *owner = &l->uploads[first->buffer - l->w->buffers];
     upload *b = &l->uploads[second->buffer - l->w->buffers];
     const rt_caps *caps = rt_device_caps(l->dev);
     uint64_t offset =
-        (a->buffer_bytes + PAIR_ALIGN - 1) / PAIR_ALIGN * PAIR_ALIGN;
+        (owner->buffer_bytes + PAIR_ALIGN - 1) / PAIR_ALIGN * PAIR_ALIGN;
     uint64_t total = offset + b->buffer_bytes;
     uint64_t limit = caps->max_storage_buffer_range;
     if (caps->max_memory_allocation_size &&
         caps->max_memory_allocation_size < limit)
         limit = caps->max_memory_allocation_size;
-    if (a->buffer != (uint32_t)(a - l->uploads) || total + PAIR_ALIGN > limit)
-        return;
-    b->buffer = a->buffer;
+    if (total + PAIR_ALIGN > limit)
+        return false;
+    b->buffer = owner->buffer;
     b->offset = offset;
     b->buffer_bytes = 0;
-    a->buffer_bytes = total;
+    owner->buffer_bytes = total;
     second->buffer = first->buffer;
     second->offset = offset;
+    return true;
 }
 
 static void plan_layer(loader *l, const model_layer *ml, gpu_layer *g)
@@ -172,10 +175,15 @@ static void plan_layer(loader *l, const model_layer *ml, gpu_layer *g)
     plan(l, &g->ffn_gate_shexp, ml->ffn_gate_shexp, SOURCE_AS_IS);
     plan(l, &g->ffn_up_shexp, ml->ffn_up_shexp, SOURCE_AS_IS);
     plan(l, &g->ffn_down_shexp, ml->ffn_down_shexp, SOURCE_AS_IS);
-    pair_slots(l, ml->attn_q_a ? &g->attn_q_a : &g->attn_q, &g->attn_kv_a_mqa);
-    pair_slots(l, &g->ffn_gate, &g->ffn_up);
-    pair_slots(l, &g->ffn_gate_exps, &g->ffn_up_exps);
-    pair_slots(l, &g->ffn_gate_shexp, &g->ffn_up_shexp);
+    join_buffer(l, ml->attn_q_a ? &g->attn_q_a : &g->attn_q, &g->attn_kv_a_mqa);
+    join_buffer(l, &g->ffn_gate, &g->ffn_up);
+    /* The shared experts run in the routed ones' dispatches where all
+     * four gate and up tensors share a buffer (and both downs). */
+    bool routed = join_buffer(l, &g->ffn_gate_exps, &g->ffn_up_exps);
+    if (!routed || !join_buffer(l, &g->ffn_gate_exps, &g->ffn_gate_shexp) ||
+        !join_buffer(l, &g->ffn_gate_exps, &g->ffn_up_shexp))
+        join_buffer(l, &g->ffn_gate_shexp, &g->ffn_up_shexp);
+    join_buffer(l, &g->ffn_down_exps, &g->ffn_down_shexp);
 }
 
 /* Limits of the MLA and MoE shaders that depend on the model's shape. */

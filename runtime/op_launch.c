@@ -137,6 +137,40 @@ dsvk_status op_bind_view(const rt_ops *ops, const char *op, const char *what,
     return DSVK_OK;
 }
 
+dsvk_status op_bind_views(const rt_ops *ops, const char *op, const char *what,
+                          rt_view a, rt_view b, bool written, rt_span *span,
+                          dsvk_view *a_view, dsvk_view *b_view)
+{
+    if (a.buffer != b.buffer)
+        return rt_fail(ops->dev, DSVK_ERROR_INVALID_ARGUMENT,
+                       "%s: the two %s views must share a buffer", op, what);
+    dsvk_view unused;
+    rt_span check;
+    dsvk_status status =
+        op_bind_view(ops, op, what, a, written, &check, &unused);
+    if (status == DSVK_OK)
+        status = op_bind_view(ops, op, what, b, written, &check, &unused);
+    if (status != DSVK_OK)
+        return status;
+    uint64_t a_end = a.offset + op_view_bytes(a);
+    uint64_t b_end = b.offset + op_view_bytes(b);
+    uint64_t start = a.offset < b.offset ? a.offset : b.offset;
+    uint64_t end = a_end > b_end ? a_end : b_end;
+    uint32_t base;
+    status = op_bind_bytes(ops, op, what, a.buffer, start, end - start, written,
+                           span, &base);
+    if (status != DSVK_OK)
+        return status;
+    *a_view = (dsvk_view){(base + (uint32_t)(a.offset - start)) / 4, a.stride};
+    *b_view = (dsvk_view){(base + (uint32_t)(b.offset - start)) / 4, b.stride};
+    return DSVK_OK;
+}
+
+uint64_t op_view_bytes(rt_view v)
+{
+    return ((uint64_t)(v.rows - 1) * v.stride + v.cols) * 4;
+}
+
 dsvk_status op_check_same_shape(const rt_ops *ops, const char *op, rt_view a,
                                 rt_view b)
 {

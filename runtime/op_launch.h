@@ -80,6 +80,15 @@ dsvk_status op_bind_bytes(const rt_ops *ops, const char *op, const char *what,
                           const rt_buffer *buf, uint64_t offset, uint64_t size,
                           bool written, rt_span *span, uint32_t *base);
 
+/* Binds two views of one buffer as one span covering both (where a
+ * shader reads or writes both through one binding). */
+dsvk_status op_bind_views(const rt_ops *ops, const char *op, const char *what,
+                          rt_view a, rt_view b, bool written, rt_span *span,
+                          dsvk_view *a_view, dsvk_view *b_view);
+
+/* Bytes from a view's first element to the end of its last. */
+uint64_t op_view_bytes(rt_view v);
+
 /* Binds a view the same way; the shader finds element [r][c] at
  * shader_view->base + r * shader_view->stride + c. */
 dsvk_status op_bind_view(const rt_ops *ops, const char *op, const char *what,

@@ -131,11 +131,6 @@ static bool same_view(rt_view a, rt_view b)
            a.cols == b.cols && a.stride == b.stride;
 }
 
-static uint64_t view_bytes(rt_view v)
-{
-    return ((uint64_t)(v.rows - 1) * v.stride + v.cols) * 4;
-}
-
 /* The smallest range holding [a, a + a_size) and [b, b + b_size). */
 typedef struct byte_range {
     uint64_t start, end;
@@ -177,7 +172,7 @@ static uint32_t pair_mode(const rt_ops *ops, const rt_product *a,
                        a->w->rows == b->w->rows
                    ? DSVK_PAIR_SWIGLU
                    : DSVK_PAIR_NONE;
-    uint64_t a_bytes = view_bytes(a->y), b_bytes = view_bytes(b->y);
+    uint64_t a_bytes = op_view_bytes(a->y), b_bytes = op_view_bytes(b->y);
     bool disjoint = a->y.offset + a_bytes <= b->y.offset ||
                     b->y.offset + b_bytes <= a->y.offset;
     if (a->y.buffer != b->y.buffer || !disjoint ||
@@ -206,25 +201,19 @@ static dsvk_status record_pair(const rt_ops *ops, const rt_product *a,
     };
     const byte_range w = range_union(matrix_offset(a), matrix_bytes(a),
                                      matrix_offset(b), matrix_bytes(b));
-    const byte_range y = range_union(a->y.offset, view_bytes(a->y), b->y.offset,
-                                     view_bytes(b->y));
-    uint32_t w_base = 0, y_base = 0;
+    uint32_t w_base = 0;
     dsvk_status status =
         op_bind_bytes(ops, op, "weights", a->w->buffer, w.start,
                       w.end - w.start, false, &spans[0], &w_base);
     if (status == DSVK_OK)
         status = op_bind_view(ops, op, "x", a->x, false, &spans[1], &params.x);
     if (status == DSVK_OK)
-        status = op_bind_bytes(ops, op, "y", a->y.buffer, y.start,
-                               y.end - y.start, true, &spans[2], &y_base);
+        status = op_bind_views(ops, op, "y", a->y, b->y, true, &spans[2],
+                               &params.y, &params.pair_y);
     if (status != DSVK_OK)
         return status;
     params.weight_base = w_base + (uint32_t)(matrix_offset(a) - w.start);
     params.pair_weight_base = w_base + (uint32_t)(matrix_offset(b) - w.start);
-    params.y = (dsvk_view){(y_base + (uint32_t)(a->y.offset - y.start)) / 4,
-                           a->y.stride};
-    params.pair_y = (dsvk_view){
-        (y_base + (uint32_t)(b->y.offset - y.start)) / 4, b->y.stride};
 
     char name[32];
     snprintf(name, sizeof name, "matvec_%s", type->name);

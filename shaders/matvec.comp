@@ -61,26 +61,29 @@ void main()
         return;
     uint x_row = params.x.base + gl_WorkGroupID.y * params.x.stride;
 
-    uint row_byte[PRODUCT_ROWS];
-    bool present[PRODUCT_ROWS];
-    for (uint i = 0u; i < PRODUCT_ROWS; i++) {
-        present[i] = first_row + i < rows;
-        row_byte[i] = weight_base + (first_row + i) * params.row_bytes;
+    /* SwiGLU: the gate's rows, then the up's; one product_dot call site,
+     * because each inlined copy costs lavapipe seconds of compilation. */
+    uint n_terms = params.pair == DSVK_PAIR_SWIGLU ? 2u : 1u;
+    float acc[PRODUCT_ROWS], gate[PRODUCT_ROWS];
+    for (uint i = 0u; i < PRODUCT_ROWS; i++)
+        acc[i] = 0.0;
+    [[dont_unroll]] for (uint j = 0u; j < n_terms; j++) {
+        uint base = j == 0u ? weight_base : params.pair_weight_base;
+        uint row_byte[PRODUCT_ROWS];
+        bool present[PRODUCT_ROWS];
+        for (uint i = 0u; i < PRODUCT_ROWS; i++) {
+            present[i] = first_row + i < rows;
+            row_byte[i] = base + (first_row + i) * params.row_bytes;
+        }
+        gate = acc;
+        product_dot(row_byte, present, x_row, params.cols, acc);
     }
-    float acc[PRODUCT_ROWS];
-    product_dot(row_byte, present, x_row, params.cols, acc);
-    if (params.pair == DSVK_PAIR_SWIGLU) {
+    if (n_terms == 2u)
         for (uint i = 0u; i < PRODUCT_ROWS; i++)
-            row_byte[i] =
-                params.pair_weight_base + (first_row + i) * params.row_bytes;
-        float up[PRODUCT_ROWS];
-        product_dot(row_byte, present, x_row, params.cols, up);
-        for (uint i = 0u; i < PRODUCT_ROWS; i++)
-            acc[i] = silu(acc[i]) * up[i];
-    }
+            acc[i] = silu(gate[i]) * acc[i];
 
     uint y_row = out_view.base + gl_WorkGroupID.y * out_view.stride;
     for (uint i = 0u; i < PRODUCT_ROWS; i++)
-        if (product_writer() && present[i])
+        if (product_writer() && first_row + i < rows)
             epilogue_store(epilogue, y_row + first_row + i, acc[i]);
 }

@@ -93,12 +93,18 @@ DSVK_STRUCT(dsvk_mla_combine_params)
  * y[a] = epilogue(y[a], W_m x[a / x_div]) (DSVK_EPILOGUE_*: the up product
  * gates the gate's in place). Only matrices [first_matrix, first_matrix +
  * n_matrices) are bound; weight_base is the byte offset of first_matrix's
- * row 0 in the binding. Two fusions of the expert-indexed matvec:
+ * row 0 in the binding. Fusions of the expert-indexed matvec:
  *   pair_swiglu: y[a] = silu(W_m x) * (U_m x), U the stack starting
  *     pair_weight_base bytes into the same binding (gate and up);
  *   combine = k: y[t] = epilogue(y[t], sum_j weights[t k + j] *
  *     W_m(t k + j) x[t k + j]), the down product weighted and summed per
- *     token (route weights at binding 4). */
+ *     token (route weights at binding 4);
+ *   shared_len > 0, the shared experts in the same binding: with
+ *     pair_swiglu, rows a = T k + t compute their SwiGLU (shared_len rows
+ *     of shared_row_bytes, gate at shared_weight_base, up at
+ *     shared_pair_weight_base) into shared_view row t; combining, each
+ *     token adds its shared down product (rows of shared_len columns)
+ *     of shared_view row t. */
 DSVK_STRUCT(dsvk_indexed_product_params)
 {
     uint rows; /* output rows per matrix */
@@ -120,6 +126,11 @@ DSVK_STRUCT(dsvk_indexed_product_params)
     uint pair_weight_base;
     uint combine;      /* 0, or k: experts per token to sum */
     uint weights_base; /* combine: element of the route weights[0] */
+    uint shared_len;   /* 0: no shared experts */
+    uint shared_row_bytes;
+    uint shared_weight_base;
+    uint shared_pair_weight_base;
+    dsvk_view shared_view;
 };
 
 DSVK_STRUCT(dsvk_moe_route_params)

@@ -6,13 +6,13 @@
  * moe_route.comp, whose id is read here so the host never sees it. Only
  * the chosen experts' weights are read. Workgroup (x, y) = (ROWS weight
  * rows, output row a; head-indexed: y = t * n_matrices + m - first_matrix;
- * combining: y = token t). Same scheme as matvec.comp (product_rows.glsl,
+ * combining: y = token t; with shared experts, y = T k + t is token t's). Same scheme as matvec.comp (product_rows.glsl,
  * per device class); weights decoded in registers (weights.glsl).
  *
- * Two fusions save the MoE step dispatches: gate and up in one pass with
- * SwiGLU (pair_swiglu), and the down product with the routing weights'
- * sum over a token's experts (combine), whose epilogue adds the result to
- * the residual stream. */
+ * Fusions save the MoE step dispatches: gate and up in one pass with
+ * SwiGLU (pair_swiglu), the down product with the routing weights' sum
+ * over a token's experts (combine), whose epilogue adds the result to the
+ * residual stream, and the shared experts inside both. */
 #include "common.glsl"
 #include "model_op_params.h"
 
@@ -39,77 +39,139 @@ layout(binding = 0) readonly buffer WeightQuads { uvec4 weight_quads[]; };
 #endif
 #include "product_rows.glsl"
 
-/* acc = rows [first_row, ...) of matrix m (bound) times x row x_row. */
-void matrix_dot(uint weight_base, uint m, uint first_row, uint x_row,
-                out float acc[PRODUCT_ROWS])
-{
-    uint matrix_byte = weight_base + (m - params.first_matrix) * params.rows *
-                                         params.row_bytes;
-    uint row_byte[PRODUCT_ROWS];
-    bool present[PRODUCT_ROWS];
-    for (uint i = 0u; i < PRODUCT_ROWS; i++) {
-        present[i] = first_row + i < params.rows;
-        row_byte[i] = matrix_byte + (first_row + i) * params.row_bytes;
-    }
-    product_dot(row_byte, present, x_row, params.cols, acc);
-}
-
 uint x_row_of(uint a)
 {
     return params.x.base + (a / params.x_div) * params.x.stride;
 }
 
-void store(uint y_row, uint first_row, float acc[PRODUCT_ROWS])
+/* One inner product a workgroup sums or combines: rows of the matrix at
+ * matrix_byte times x row x_row. */
+struct term {
+    uint matrix_byte;
+    uint rows;
+    uint row_bytes;
+    uint x_row;
+    uint cols;
+    float weight; /* combining: the route weight (1 for shared experts) */
+    bool bound;   /* false: the expert is another dispatch's */
+};
+
+term stack_term(uint weight_base, uint m, uint x_row, float weight)
 {
-    for (uint i = 0u; i < PRODUCT_ROWS; i++)
-        if (product_writer() && first_row + i < params.rows)
-            epilogue_store(params.epilogue, y_row + first_row + i, acc[i]);
+    term t;
+    t.matrix_byte = weight_base + (m - params.first_matrix) * params.rows *
+                                      params.row_bytes;
+    t.rows = params.rows;
+    t.row_bytes = params.row_bytes;
+    t.x_row = x_row;
+    t.cols = params.cols;
+    t.weight = weight;
+    /* Uniform: unsigned wrap-around covers m < first_matrix. */
+    t.bound = m - params.first_matrix < params.n_matrices;
+    return t;
+}
+
+term shared_term(uint weight_base, uint rows, uint x_row, uint cols)
+{
+    term t;
+    t.matrix_byte = weight_base;
+    t.rows = rows;
+    t.row_bytes = params.shared_row_bytes;
+    t.x_row = x_row;
+    t.cols = cols;
+    t.weight = 1.0;
+    t.bound = true;
+    return t;
+}
+
+/* Term j of this workgroup (row a of the output, token t when combining):
+ * combining, the token's k experts then its shared experts; SwiGLU, gate
+ * then up (of the routed expert, or of the shared experts for rows past
+ * the assignments); otherwise the one product. */
+term term_of(uint j, uint a, uint m, bool shared_row)
+{
+    if (params.combine != 0u) {
+        if (j == params.combine)
+            return shared_term(params.shared_weight_base, params.rows,
+                               params.shared_view.base +
+                                   a * params.shared_view.stride,
+                               params.shared_len);
+        uint slot = a * params.combine + j;
+        return stack_term(params.weight_base, ids[params.ids_base + slot],
+                          x_row_of(slot),
+                          route_weights[params.weights_base + slot]);
+    }
+    if (shared_row)
+        return shared_term(j == 0u ? params.shared_weight_base
+                                   : params.shared_pair_weight_base,
+                           params.shared_len,
+                           params.x.base + a * params.x.stride, params.cols);
+    return stack_term(j == 0u ? params.weight_base : params.pair_weight_base,
+                      m, x_row_of(a), 1.0);
 }
 
 void main()
 {
     uint first_row = product_first_row(gl_WorkGroupID.x);
-    if (first_row >= params.rows)
-        return;
-    float acc[PRODUCT_ROWS];
+    uint a = gl_WorkGroupID.y, m = 0u, n_terms = 1u;
+    bool shared_row = false;
+    uint y_row = params.y.base + a * params.y.stride;
+    uint rows = params.rows;
     if (params.combine != 0u) {
-        uint t = gl_WorkGroupID.y;
-        float sum[PRODUCT_ROWS];
-        for (uint i = 0u; i < PRODUCT_ROWS; i++)
-            sum[i] = 0.0;
-        for (uint j = 0u; j < params.combine; j++) {
-            uint a = t * params.combine + j;
-            uint m = ids[params.ids_base + a];
-            /* Uniform: another dispatch binds this expert. */
-            if (m - params.first_matrix >= params.n_matrices)
-                continue;
-            matrix_dot(params.weight_base, m, first_row, x_row_of(a), acc);
-            float weight = route_weights[params.weights_base + a];
-            for (uint i = 0u; i < PRODUCT_ROWS; i++)
-                sum[i] += weight * acc[i];
-        }
-        store(params.y.base + t * params.y.stride, first_row, sum);
-        return;
-    }
-    uint a, m;
-    if (params.n_head != 0u) {
+        n_terms = params.combine + (params.shared_len != 0u ? 1u : 0u);
+    } else if (params.n_head != 0u) {
         uint t = gl_WorkGroupID.y / params.n_matrices;
         m = params.first_matrix + gl_WorkGroupID.y % params.n_matrices;
         a = t * params.n_head + m;
+        y_row = params.y.base + a * params.y.stride;
     } else {
-        a = gl_WorkGroupID.y;
-        m = ids[params.ids_base + a];
-        /* Uniform: experts outside this dispatch's binding are another
-         * dispatch's (unsigned wrap-around covers m < first_matrix). */
-        if (m - params.first_matrix >= params.n_matrices)
-            return;
+        /* With shared experts, tokens is T and x_div k: rows past the
+         * T k assignments are token a - T k's shared experts. */
+        uint n_assign = params.tokens * params.x_div;
+        shared_row = params.shared_len != 0u && a >= n_assign;
+        if (shared_row) {
+            a -= n_assign;
+            rows = params.shared_len;
+            y_row = params.shared_view.base + a * params.shared_view.stride;
+        } else {
+            m = ids[params.ids_base + a];
+        }
     }
-    matrix_dot(params.weight_base, m, first_row, x_row_of(a), acc);
-    if (params.pair_swiglu != 0u) {
-        float up[PRODUCT_ROWS];
-        matrix_dot(params.pair_weight_base, m, first_row, x_row_of(a), up);
-        for (uint i = 0u; i < PRODUCT_ROWS; i++)
-            acc[i] = silu(acc[i]) * up[i];
+    if (params.pair_swiglu != 0u)
+        n_terms = 2u;
+    if (first_row >= rows)
+        return;
+
+    /* One product_dot call site, in a loop: each inlined copy of the
+     * unrolled product costs lavapipe seconds of compilation. */
+    float sum[PRODUCT_ROWS], gate[PRODUCT_ROWS];
+    for (uint i = 0u; i < PRODUCT_ROWS; i++)
+        sum[i] = 0.0;
+    [[dont_unroll]] for (uint j = 0u; j < n_terms; j++) {
+        term tm = term_of(j, a, m, shared_row);
+        if (!tm.bound) {
+            if (params.combine != 0u)
+                continue;
+            return; /* uniform: another dispatch binds this expert */
+        }
+        uint row_byte[PRODUCT_ROWS];
+        bool present[PRODUCT_ROWS];
+        for (uint i = 0u; i < PRODUCT_ROWS; i++) {
+            present[i] = first_row + i < tm.rows;
+            row_byte[i] = tm.matrix_byte + (first_row + i) * tm.row_bytes;
+        }
+        float acc[PRODUCT_ROWS];
+        product_dot(row_byte, present, tm.x_row, tm.cols, acc);
+        for (uint i = 0u; i < PRODUCT_ROWS; i++) {
+            if (params.pair_swiglu != 0u && j == 0u)
+                gate[i] = acc[i];
+            else if (params.pair_swiglu != 0u)
+                sum[i] = silu(gate[i]) * acc[i];
+            else
+                sum[i] += tm.weight * acc[i];
+        }
     }
-    store(params.y.base + a * params.y.stride, first_row, acc);
+    for (uint i = 0u; i < PRODUCT_ROWS; i++)
+        if (product_writer() && first_row + i < rows)
+            epilogue_store(params.epilogue, y_row + first_row + i, sum[i]);
 }

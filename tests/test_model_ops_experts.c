@@ -1,7 +1,8 @@
 /* Routed expert products (moe_experts_forward) against ref_moe_experts:
  * every weight type, both paths (k matrix-vector products per token, and
  * tokens grouped by expert on the GPU into tiled matmuls), 1, 3 and 17
- * tokens, an expert holding more rows than one matmul tile, accumulation
+ * tokens, an expert holding more rows than one matmul tile, the shared
+ * experts inside the routed dispatches or apart, accumulation
  * into y, stacks split over several dispatches by a small binding limit,
  * and routing followed by the experts in one submit (ids never leave the
  * GPU); then clean errors for bad arguments. */
@@ -37,9 +38,11 @@ typedef struct expert_case {
      * alike: what the CPU-class wide kernels take (shaders/weights.glsl's
      * weight_dot256). Otherwise rows and x are as unaligned as allowed. */
     bool aligned;
-    /* gate and up in one buffer, as model loading places them: the
-     * per-token path runs both in one dispatch. */
+    /* gate and up (and the shared experts' gate and up, and both downs) in
+     * one buffer, as model loading places them: the per-token path runs
+     * them in one dispatch each. */
     bool paired;
+    bool shared; /* two shared experts (n_ff_shared = 2 n_ff) */
 } expert_case;
 
 static const uint32_t types[] = {DSVK_TYPE_F32, DSVK_TYPE_F16, DSVK_TYPE_BF16,
@@ -89,6 +92,25 @@ static void draw_routes(test_rng *rng, const expert_case *c, uint32_t *ids,
     }
 }
 
+/* y[t] += D (silu(G x[t]) * (U x[t])): the shared experts' reference. */
+static void add_shared_experts(uint32_t T, uint32_t d, uint32_t ff,
+                               const float *gate, const float *up,
+                               const float *down, const float *x, float *y)
+{
+    float *g = malloc((size_t)T * ff * 4), *u = malloc((size_t)T * ff * 4);
+    float *out = malloc((size_t)T * d * 4);
+    ref_matmul(gate, ff, d, x, T, g);
+    ref_matmul(up, ff, d, x, T, u);
+    for (size_t i = 0; i < (size_t)T * ff; i++)
+        g[i] = g[i] / (1.0f + expf(-g[i])) * u[i];
+    ref_matmul(down, d, ff, g, T, out);
+    for (size_t i = 0; i < (size_t)T * d; i++)
+        y[i] += out[i];
+    free(g);
+    free(u);
+    free(out);
+}
+
 /* Runs one case and returns y (dense, malloc'd); *nmse against the
  * reference. */
 static float *run_experts(ops_fixture *f, const expert_case *c, double *nmse)
@@ -96,20 +118,40 @@ static float *run_experts(ops_fixture *f, const expert_case *c, double *nmse)
     uint32_t d, ff, E = c->n_expert, k = c->k, T = c->tokens;
     dims(c, &d, &ff);
     test_rng rng = test_rng_seed(c->type * 1009u + E * 101u + k * 13u + T);
-    float *gate, *up, *down;
     uint64_t lead = c->aligned ? 0 : fixture_unaligned_lead(c->type);
-    rt_weight gate_w, up_w;
+    /* Routed gate, up, down, then the shared gate, up and down. */
+    const uint32_t ff_sh = 2 * ff;
+    const fixture_shape shapes[6] = {{E, ff, d},    {E, ff, d},
+                                     {E, d, ff},    {1, ff_sh, d},
+                                     {1, ff_sh, d}, {1, d, ff_sh}};
+    const uint32_t n_weights = c->shared ? 6 : 3;
+    rt_weight w[6];
+    float *dec[6] = {NULL};
     if (c->paired) {
-        gate_w = fixture_weight(f, &rng, c->type, 2 * E, ff, d, lead, &gate);
-        gate_w.count = E;
-        up_w = gate_w;
-        up_w.offset += (uint64_t)E * ff * gate_w.row_bytes;
-        up = gate + (size_t)E * ff * d;
+        const fixture_shape gate_up[4] = {shapes[0], shapes[1], shapes[3],
+                                          shapes[4]};
+        const fixture_shape downs[2] = {shapes[2], shapes[5]};
+        rt_weight gu[4], dn[2];
+        float *gu_dec[4], *dn_dec[2];
+        fixture_weights(f, &rng, c->type, c->shared ? 4 : 2, gate_up, lead, gu,
+                        gu_dec);
+        fixture_weights(f, &rng, c->type, c->shared ? 2 : 1, downs, lead, dn,
+                        dn_dec);
+        w[0] = gu[0], dec[0] = gu_dec[0];
+        w[1] = gu[1], dec[1] = gu_dec[1];
+        w[2] = dn[0], dec[2] = dn_dec[0];
+        if (c->shared) {
+            w[3] = gu[2], dec[3] = gu_dec[2];
+            w[4] = gu[3], dec[4] = gu_dec[3];
+            w[5] = dn[1], dec[5] = dn_dec[1];
+        }
     } else {
-        gate_w = fixture_weight(f, &rng, c->type, E, ff, d, lead, &gate);
-        up_w = fixture_weight(f, &rng, c->type, E, ff, d, lead, &up);
+        for (uint32_t i = 0; i < n_weights; i++)
+            w[i] =
+                fixture_weight(f, &rng, c->type, shapes[i].count,
+                               shapes[i].rows, shapes[i].cols, lead, &dec[i]);
     }
-    rt_weight down_w = fixture_weight(f, &rng, c->type, E, d, ff, lead, &down);
+    float *gate = dec[0], *up = dec[1], *down = dec[2];
 
     size_t n_assign = (size_t)T * k;
     uint32_t *ids = malloc(n_assign * 4);
@@ -139,10 +181,12 @@ static float *run_experts(ops_fixture *f, const expert_case *c, double *nmse)
     const rt_buffer *x_buf =
         fixture_buffer(f, x_stored, (x_lead + (size_t)T * x_stride) * 4);
     const rt_buffer *y_buf = fixture_buffer(f, y_stored, y_size * 4);
-    const rt_buffer *scratch =
-        fixture_buffer(f, NULL, 16 + moe_experts_scratch_bytes(T, k, d, ff, E));
+    const rt_buffer *scratch = fixture_buffer(
+        f, NULL,
+        16 + moe_experts_scratch_bytes(T, k, d, ff, c->shared ? ff_sh : 0, E));
 
-    moe_experts experts = {&gate_w, &up_w, &down_w};
+    moe_experts experts = {&w[0], &w[1], &w[2]};
+    moe_experts shared = {&w[3], &w[4], &w[5]};
     moe_experts_desc desc = {
         .experts = &experts,
         .routes = &routes,
@@ -151,6 +195,7 @@ static float *run_experts(ops_fixture *f, const expert_case *c, double *nmse)
         .scratch_offset = 16,
         .path = c->path,
         .accumulate = c->accumulate,
+        .shared = c->shared ? &shared : NULL,
     };
     fixture_time_next(f);
     f->ops.max_binding_range = c->max_binding_range;
@@ -160,13 +205,17 @@ static float *run_experts(ops_fixture *f, const expert_case *c, double *nmse)
     CHECK(status == DSVK_OK, "experts: %s", rt_device_error(f->dev));
     fixture_submit(f);
     /* Per token: gate and up (one dispatch when paired), then the down
-     * product with the weighted sum. */
+     * product with the weighted sum; the shared experts inside both when
+     * paired, else a gate-and-up pair (two dispatches here, in separate
+     * buffers) and a down product. */
     bool per_token =
         c->path == MOE_PATH_PER_TOKEN || (c->path == MOE_PATH_AUTO && T <= 4);
+    uint32_t expected = c->paired ? 2u : c->shared ? 6u : 3u;
     if (per_token && !c->max_binding_range &&
         rt_device_caps(f->dev)->timestamps)
-        CHECK(f->timed_dispatches == (c->paired ? 2u : 3u),
-              "per-token experts: %u dispatches", f->timed_dispatches);
+        CHECK(f->timed_dispatches == expected,
+              "per-token experts: %u dispatches, expected %u",
+              f->timed_dispatches, expected);
     fixture_read(f, y_buf, 0, y_stored, y_size * 4);
 
     float *y = malloc((size_t)T * d * 4), *y_ref = malloc((size_t)T * d * 4);
@@ -175,16 +224,16 @@ static float *run_experts(ops_fixture *f, const expert_case *c, double *nmse)
         if (i < 2 || (i - 2) % (d + 2) >= d)
             CHECK(y_stored[i] == PAD_VALUE, "padding at %zu overwritten", i);
     ref_moe_experts(T, d, ff, k, ids, weights, gate, up, down, x, y_ref);
+    if (c->shared)
+        add_shared_experts(T, d, ff_sh, dec[3], dec[4], dec[5], x, y_ref);
     if (c->accumulate)
         for (size_t i = 0; i < (size_t)T * d; i++)
             y_ref[i] += y0[i];
     *nmse = test_nmse(y, y_ref, (size_t)T * d);
 
     fixture_release(f);
-    free(gate);
-    if (!c->paired)
-        free(up);
-    free(down);
+    for (uint32_t i = 0; i < n_weights; i++)
+        free(dec[i]);
     free(ids);
     free(weights);
     free(x);
@@ -202,11 +251,11 @@ static void check_case(ops_fixture *f, const expert_case *c)
     CHECK(nmse <= EXPERT_TOLERANCE, "%s E %u k %u, %u tokens, %s: nmse %g",
           fixture_type_name(c->type), c->n_expert, c->k, c->tokens,
           path_names[c->path], nmse);
-    printf("experts %-4s E %2u k %u, %2u tokens, %-9s%s%s%s: nmse %.2g\n",
+    printf("experts %-4s E %2u k %u, %2u tokens, %-9s%s%s%s%s: nmse %.2g\n",
            fixture_type_name(c->type), c->n_expert, c->k, c->tokens,
            path_names[c->path], c->skewed ? ", skewed" : "",
            c->accumulate ? ", accumulate" : "", c->paired ? ", paired" : "",
-           nmse);
+           c->shared ? ", shared" : "", nmse);
 }
 
 static void test_table(ops_fixture *f)
@@ -222,25 +271,26 @@ static void test_table(ops_fixture *f)
                                      .k = e ? 4 : 2,
                                      .tokens = tokens[n],
                                      .path = p,
-                                     .paired = e == 1};
+                                     .paired = e == 1,
+                                     .shared = (n + e) % 2 == 1};
                     check_case(f, &c);
                 }
     /* Decode (indexed matvec) and a batch (grouped indexed matmul). */
     for (size_t t = 0; t < sizeof block_types / sizeof block_types[0]; t++) {
         check_case(f,
                    &(expert_case){block_types[t], 16, 4, 1, MOE_PATH_PER_TOKEN,
-                                  false, false, 0, false, true});
+                                  false, false, 0, false, true, true});
         check_case(f,
                    &(expert_case){block_types[t], 16, 4, 17, MOE_PATH_GROUPED,
-                                  false, false, 0, false, true});
+                                  false, false, 0, false, true, false});
     }
     /* 40 rows on expert 3: two token tiles of the grouped matmul. */
     check_case(f, &(expert_case){DSVK_TYPE_F16, 16, 4, 40, MOE_PATH_GROUPED,
-                                 true, false, 0, false, false});
+                                 true, false, 0, false, false, false});
     check_case(f, &(expert_case){DSVK_TYPE_Q8_0, 8, 2, 40, MOE_PATH_AUTO, true,
-                                 true, 0, false, true});
+                                 true, 0, false, true, true});
     check_case(f, &(expert_case){DSVK_TYPE_BF16, 8, 2, 3, MOE_PATH_AUTO, false,
-                                 true, 0, false, true});
+                                 true, 0, false, true, true});
     /* Decode with aligned rows: the wide types take the wide kernels on CPU
      * drivers. */
     static const uint32_t wide_types[] = {DSVK_TYPE_Q8_0, DSVK_TYPE_Q4_K,
@@ -250,7 +300,7 @@ static void test_table(ops_fixture *f)
             for (int paired = 0; paired < 2; paired++)
                 check_case(f, &(expert_case){wide_types[t], 8, 2, tokens,
                                              MOE_PATH_PER_TOKEN, false, true, 0,
-                                             true, paired});
+                                             true, paired, paired});
 }
 
 /* A binding limit of three expert matrices (plus what alignment holds
@@ -258,8 +308,8 @@ static void test_table(ops_fixture *f)
  * apart even where they share a buffer). */
 static void test_split(ops_fixture *f, moe_path path)
 {
-    expert_case c = {DSVK_TYPE_Q8_0, 16,    4, 5,     path,
-                     false,          false, 0, false, true};
+    expert_case c = {DSVK_TYPE_Q8_0, 16, 4,     5,    path, false,
+                     false,          0,  false, true, true};
     uint32_t d, ff;
     dims(&c, &d, &ff);
     uint64_t matrix_bytes = (uint64_t)ff * ref_row_bytes(c.type, d);
@@ -323,7 +373,7 @@ static void test_route_then_experts(ops_fixture *f)
     const rt_buffer *y_buf = fixture_buffer(f, NULL, (size_t)T * d * 4);
     const rt_buffer *route_buf = fixture_buffer(f, NULL, 2 * T * k * 4);
     const rt_buffer *scratch =
-        fixture_buffer(f, NULL, moe_experts_scratch_bytes(T, k, d, ff, E));
+        fixture_buffer(f, NULL, moe_experts_scratch_bytes(T, k, d, ff, 0, E));
     moe_router router = {E, k, MOE_GATING_SOFTMAX, 1, 1, true, 1.5f};
     moe_routes routes = {route_buf, 0, (uint64_t)T * k * 4, T, k};
     moe_experts experts = {&gate_w, &up_w, &down_w};

@@ -146,34 +146,77 @@ static bool random_blocks(test_rng *rng, uint32_t type, uint32_t cols,
     return true;
 }
 
-rt_weight fixture_weight(ops_fixture *f, test_rng *rng, uint32_t type,
-                         uint32_t count, uint32_t rows, uint32_t cols,
-                         uint64_t lead, float **decoded)
+/* Random rows of `type` into bytes, their stored values into decoded. */
+static void fill_weight(test_rng *rng, uint32_t type, size_t n_rows,
+                        uint32_t cols, uint8_t *bytes, float *decoded)
 {
     size_t row_bytes = ref_row_bytes(type, cols);
-    size_t n_rows = (size_t)count * rows;
-    uint8_t *bytes = calloc(lead + n_rows * row_bytes, 1);
     float *values = malloc(n_rows * cols * sizeof *values);
-    *decoded = malloc(n_rows * cols * sizeof **decoded);
-    if (!bytes || !values || !*decoded) {
+    if (!values) {
         fprintf(stderr, "fixture_weight: out of memory\n");
         exit(1);
     }
     test_rng_fill(rng, values, n_rows * cols, -1, 1);
     for (size_t r = 0; r < n_rows; r++) {
-        uint8_t *row = bytes + lead + r * row_bytes;
+        uint8_t *row = bytes + r * row_bytes;
         if (!random_blocks(rng, type, cols, row))
             ref_encode_row(type, values + r * cols, cols, row);
         /* The reference sees what the GPU sees: the stored values. */
-        if (!dequant_row(type, row, *decoded + r * cols, cols)) {
+        if (!dequant_row(type, row, decoded + r * cols, cols)) {
             fprintf(stderr, "fixture_weight: cannot decode type %u\n", type);
             exit(1);
         }
     }
-    const rt_buffer *buf = fixture_buffer(f, bytes, lead + n_rows * row_bytes);
-    free(bytes);
     free(values);
-    return (rt_weight){buf, lead, type, cols, rows, count, row_bytes};
+}
+
+void fixture_weights(ops_fixture *f, test_rng *rng, uint32_t type, uint32_t n,
+                     const fixture_shape *shapes, uint64_t lead, rt_weight *out,
+                     float **decoded)
+{
+    uint64_t offset[FIXTURE_MAX_BUFFERS], end = lead;
+    for (uint32_t i = 0; i < n; i++) {
+        /* Each after the last on a 16-byte boundary, as model loading
+         * places weights read together (the first keeps the lead). */
+        offset[i] = i == 0 ? lead : (end + 15) / 16 * 16;
+        end = offset[i] + (uint64_t)shapes[i].count * shapes[i].rows *
+                              ref_row_bytes(type, shapes[i].cols);
+    }
+    uint8_t *bytes = calloc(end, 1);
+    if (!bytes || n > FIXTURE_MAX_BUFFERS) {
+        fprintf(stderr, "fixture_weights: out of memory\n");
+        exit(1);
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        size_t n_rows = (size_t)shapes[i].count * shapes[i].rows;
+        decoded[i] = malloc(n_rows * shapes[i].cols * sizeof **decoded);
+        if (!decoded[i]) {
+            fprintf(stderr, "fixture_weights: out of memory\n");
+            exit(1);
+        }
+        fill_weight(rng, type, n_rows, shapes[i].cols, bytes + offset[i],
+                    decoded[i]);
+    }
+    const rt_buffer *buf = fixture_buffer(f, bytes, end);
+    free(bytes);
+    for (uint32_t i = 0; i < n; i++)
+        out[i] = (rt_weight){buf,
+                             offset[i],
+                             type,
+                             shapes[i].cols,
+                             shapes[i].rows,
+                             shapes[i].count,
+                             ref_row_bytes(type, shapes[i].cols)};
+}
+
+rt_weight fixture_weight(ops_fixture *f, test_rng *rng, uint32_t type,
+                         uint32_t count, uint32_t rows, uint32_t cols,
+                         uint64_t lead, float **decoded)
+{
+    const fixture_shape shape = {count, rows, cols};
+    rt_weight w;
+    fixture_weights(f, rng, type, 1, &shape, lead, &w, decoded);
+    return w;
 }
 
 uint64_t fixture_unaligned_lead(uint32_t type)

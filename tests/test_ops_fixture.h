@@ -49,6 +49,17 @@ rt_weight fixture_weight(ops_fixture *f, test_rng *rng, uint32_t type,
                          uint32_t count, uint32_t rows, uint32_t cols,
                          uint64_t lead, float **decoded);
 
+/* Several random weights of one type in one buffer, the first `lead`
+ * bytes in and each next one on the next 16-byte boundary (as model
+ * loading places weights that one dispatch reads together); decoded[i] as
+ * fixture_weight's. At most FIXTURE_MAX_BUFFERS. */
+typedef struct fixture_shape {
+    uint32_t count, rows, cols;
+} fixture_shape;
+void fixture_weights(ops_fixture *f, test_rng *rng, uint32_t type, uint32_t n,
+                     const fixture_shape *shapes, uint64_t lead, rt_weight *out,
+                     float **decoded);
+
 /* The least-aligned nonzero weight offset the launchers accept for `type`:
  * 4 for F32 and the types with word-sized blocks (Q4_1, Q5_1, Q4_K, Q5_K),
  * which weights.glsl reads as aligned words; 2 for the others. */
