@@ -102,8 +102,8 @@ static dsvk_status record_attention(forward *f, uint32_t il, uint32_t T,
 }
 
 /* y += down · (silu(gate · x) * (up · x)), the SwiGLU of a dense layer,
- * through plan.ffn: gate and up in one dispatch
- * for decode, the up product gating the gate's in place. */
+ * through plan.ffn: gate and up in one dispatch for decode, the up
+ * product gating the gate's in place. */
 static dsvk_status record_dense_ffn(forward *f, const rt_weight *gate,
                                     const rt_weight *up, const rt_weight *down,
                                     rt_view x, rt_view y)
