@@ -77,6 +77,9 @@ static dsvk_status create_buffers(forward *f)
     const forward_plan *p = &f->plan;
     dsvk_status status =
         rt_buffer_create(f->dev, p->end, RT_MEMORY_DEVICE, &f->activations);
+    /* mla_attention's merge counters start at zero. */
+    if (status == DSVK_OK)
+        status = rt_buffer_zero(f->dev, &f->activations);
     if (status == DSVK_OK)
         status = rt_buffer_create(f->dev, p->cache_end, RT_MEMORY_DEVICE,
                                   &f->latent_cache);

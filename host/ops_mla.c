@@ -152,10 +152,12 @@ dsvk_status mla_prepare(const rt_ops *ops, const mla_shape *shape,
     return DSVK_OK;
 }
 
-/* Scratch layout: ql [T * H][r], lat [T * H][r], then the split partials
+/* Scratch layout: the merge counters [MLA_MAX_SPLIT_ROWS * H] (a split
+ * batch has at most that many tokens, and at most H head groups), ql
+ * [T * H][r], lat [T * H][r], then the split partials
  * [MLA_MAX_SPLIT_ROWS * H][r] and their (max, sum) pairs. */
 typedef struct scratch_layout {
-    uint64_t ql, lat, part, stat, end;
+    uint64_t ql, lat, part, stat, counter, end;
 } scratch_layout;
 
 static scratch_layout layout_scratch(const mla_shape *s, uint32_t n_tokens)
@@ -163,8 +165,11 @@ static scratch_layout layout_scratch(const mla_shape *s, uint32_t n_tokens)
     uint64_t head_rows = (uint64_t)n_tokens * s->n_head;
     uint64_t split_rows = (uint64_t)MLA_MAX_SPLIT_ROWS * s->n_head;
     scratch_layout l;
-    l.ql = 0;
-    l.lat = align_up(head_rows * s->kv_lora_rank * 4, MLA_SCRATCH_ALIGN);
+    /* The counters first: their place must not depend on the batch, or a
+     * longer batch's intermediates would overwrite their zeros. */
+    l.counter = 0;
+    l.ql = align_up(split_rows * 4, MLA_SCRATCH_ALIGN);
+    l.lat = l.ql + align_up(head_rows * s->kv_lora_rank * 4, MLA_SCRATCH_ALIGN);
     l.part =
         l.lat + align_up(head_rows * s->kv_lora_rank * 4, MLA_SCRATCH_ALIGN);
     l.stat =
@@ -294,7 +299,7 @@ dsvk_status mla_attention(const rt_ops *ops, const mla_shape *shape,
         (uint32_t)align_up((n_kv + n_split - 1) / n_split, MLA_WORKGROUP);
     rt_view part = {desc->scratch, base + l.part, n_tokens * H * n_split, r, r};
 
-    rt_span spans[6];
+    rt_span spans[8];
     dsvk_mla_attention_params params = {
         .n_head = H,
         .pos0 = desc->pos0,
@@ -324,12 +329,20 @@ dsvk_status mla_attention(const rt_ops *ops, const mla_shape *shape,
         status = bind_elements(ops, op, "split statistics", desc->scratch,
                                base + l.stat, (uint64_t)part.rows * 8, 8, true,
                                &spans[5], &params.stat_base);
-    /* Without splits no statistics are written; the binding still needs a
+    if (status == DSVK_OK && n_split > 1)
+        status =
+            bind_elements(ops, op, "merge counters", desc->scratch,
+                          base + l.counter, (uint64_t)n_tokens * n_groups * 4,
+                          4, true, &spans[6], &params.counter_base);
+    if (status == DSVK_OK && n_split > 1)
+        status =
+            op_bind_view(ops, op, "lat", lat, true, &spans[7], &params.merged);
+    /* Without splits only lat is written; the other bindings still need a
      * buffer. */
-    if (n_split == 1) {
-        spans[5] = spans[4];
-        spans[5].written = false;
-    }
+    if (n_split == 1)
+        for (int i = 5; i < 8; i++)
+            spans[i] = (rt_span){spans[4].buffer, spans[4].offset,
+                                 spans[4].size, false};
     const rt_caps *caps = rt_device_caps(ops->dev);
     const uint32_t spec[5] = {MLA_WORKGROUP,
                               caps->subgroup_size ? caps->subgroup_size : 1,
@@ -340,34 +353,7 @@ dsvk_status mla_attention(const rt_ops *ops, const mla_shape *shape,
     if (status != DSVK_OK)
         return status;
     uint32_t grid[3] = {n_groups, n_tokens, n_split};
-    op_record(ops, pipeline, spans, 6, &params, sizeof params, grid, op);
-
-    if (n_split > 1) {
-        dsvk_mla_combine_params combine = {
-            .n_head = H,
-            .pos0 = desc->pos0,
-            .split_len = split_len,
-            .n_split = n_split,
-            .kv_lora_rank = r,
-        };
-        status = op_bind_view(ops, op, "partials", part, false, &spans[0],
-                              &combine.part);
-        if (status == DSVK_OK)
-            status = bind_elements(ops, op, "split statistics", desc->scratch,
-                                   base + l.stat, (uint64_t)part.rows * 8, 8,
-                                   false, &spans[1], &combine.stat_base);
-        if (status == DSVK_OK)
-            status = op_bind_view(ops, op, "lat", lat, true, &spans[2],
-                                  &combine.lat);
-        if (status == DSVK_OK)
-            status = op_pipeline(ops, "mla_attention_combine", false,
-                                 MLA_WORKGROUP, &pipeline);
-        if (status != DSVK_OK)
-            return status;
-        uint32_t combine_grid[3] = {n_tokens * H, 1, 1};
-        op_record(ops, pipeline, spans, 3, &combine, sizeof combine,
-                  combine_grid, "mla_attention_combine");
-    }
+    op_record(ops, pipeline, spans, 8, &params, sizeof params, grid, op);
 
     /* o_h = W_UV_h lat_h: attn_v_b holds W_UV_h as dv rows of r. */
     return indexed_heads(ops, "mla_o", desc->v_b, lat, out, tiled);

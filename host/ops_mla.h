@@ -66,7 +66,9 @@ typedef struct mla_attention_desc {
     const rt_weight *v_b; /* attn_v_b: cols r, rows dv, count H */
     float scale;          /* mscale^2 / sqrt(dn + dr) */
     /* Device memory for intermediates, mla_attention_scratch_bytes() long,
-     * at a multiple of 16 bytes (bindings are aligned internally). */
+     * at a multiple of 16 bytes (bindings are aligned internally). It
+     * must be zero before its first use: it holds the split merge
+     * counters, which every dispatch leaves at zero again. */
     const rt_buffer *scratch;
     uint64_t scratch_offset;
     /* Context splits per token: 0 chooses (more for short batches and long

@@ -8,8 +8,10 @@
  * c shared by every head, so a workgroup streams the latent cache once for
  * all of its heads. Workgroup (x, y, z) = (head group, token, context
  * split). With n_split > 1 each split writes an unnormalised partial
- * (acc, max, sum) that mla_attention_combine.comp merges: that gives short
- * batches (decode) enough workgroups to fill a GPU.
+ * (acc, max, sum), and the last split of a (token, head group) to finish
+ * (an atomic counter) merges them: splits give short batches (decode)
+ * enough workgroups to fill a GPU, and the merge costs no dispatch of its
+ * own.
  *
  * Each pass scores WORKGROUP_SIZE positions, one per invocation, reading
  * its cache row once for all heads; then every invocation accumulates its
@@ -36,12 +38,46 @@ layout(binding = 1) readonly buffer Q { float q[]; };
 /* The cache: f16 pairs, [ctx][r/2] and [ctx][dr/2]. */
 layout(binding = 2) readonly buffer Latent { uint latent[]; };
 layout(binding = 3) readonly buffer RopeKey { uint rope_key[]; };
-layout(binding = 4) writeonly buffer Lat { float lat[]; };
-layout(binding = 5) writeonly buffer Stat { vec2 stat[]; };
+/* Partials and their statistics are read back by the merging workgroup:
+ * coherent, so its reads see the other workgroups' writes. */
+layout(binding = 4) coherent buffer Lat { float lat[]; };
+layout(binding = 5) coherent buffer Stat { vec2 stat[]; };
+layout(binding = 6) coherent buffer Counter { uint counter[]; };
+layout(binding = 7) writeonly buffer Out { float out_lat[]; };
 
 shared float ql_sh[HEADS * RANK];
 shared float qp_sh[HEADS * ROPE];
 shared float prob_sh[HEADS * WORKGROUP_SIZE]; /* scores, then probabilities */
+shared bool last_sh; /* this workgroup merges the splits */
+
+/* lat_h = sum_j acc_j e^(m_j - M) / sum_j l_j e^(m_j - M) over the
+ * splits that start at or before token t's position, M = max_j m_j. */
+void merge_splits(uint t, uint row0, uint n_heads)
+{
+    uint n_valid = min(params.n_split, (params.pos0 + t + params.split_len) /
+                                           params.split_len);
+    for (uint h = 0u; h < n_heads; h++) {
+        uint first = (row0 + h) * params.n_split;
+        float top = -1e30;
+        for (uint j = 0u; j < n_valid; j++)
+            top = max(top, stat[params.stat_base + first + j].x);
+        float total = 0.0;
+        for (uint j = 0u; j < n_valid; j++) {
+            vec2 st = stat[params.stat_base + first + j];
+            total += st.y * exp(st.x - top);
+        }
+        uint out_row = params.merged.base + (row0 + h) * params.merged.stride;
+        for (uint d = gl_LocalInvocationIndex; d < RANK; d += WORKGROUP_SIZE) {
+            float sum = 0.0;
+            for (uint j = 0u; j < n_valid; j++) {
+                uint src = params.lat.base + (first + j) * params.lat.stride;
+                sum += lat[src + d] *
+                       exp(stat[params.stat_base + first + j].x - top);
+            }
+            out_lat[out_row + d] = sum / total;
+        }
+    }
+}
 
 void main()
 {
@@ -160,4 +196,26 @@ void main()
         if (params.n_split > 1u && tid == 0u)
             stat[params.stat_base + part] = vec2(run_max[h], run_sum[h]);
     }
+    if (params.n_split == 1u)
+        return;
+
+    /* Publish this split, count it; the last one merges and resets the
+     * counter for the next dispatch. */
+    memoryBarrierBuffer();
+    barrier();
+    if (tid == 0u) {
+        uint n_valid = min(params.n_split,
+                           (params.pos0 + t + params.split_len) /
+                               params.split_len);
+        uint at = params.counter_base + t * gl_NumWorkGroups.x +
+                  gl_WorkGroupID.x;
+        last_sh = atomicAdd(counter[at], 1u) + 1u == n_valid;
+        if (last_sh)
+            counter[at] = 0u;
+    }
+    barrier();
+    if (!last_sh)
+        return;
+    memoryBarrierBuffer();
+    merge_splits(t, row0, n_heads);
 }

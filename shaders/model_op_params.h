@@ -71,19 +71,11 @@ DSVK_STRUCT(dsvk_mla_attention_params)
     dsvk_view lat;      /* [row * n_split + split][r] */
     uint stat_base;     /* vec2 (max, sum) of [row * n_split + split] */
     float scale;
-};
-
-/* mla_attention_combine.comp: merges the splits of one head row. */
-DSVK_STRUCT(dsvk_mla_combine_params)
-{
-    uint n_head;
-    uint pos0;
-    uint split_len;
-    uint n_split;
-    uint kv_lora_rank;
-    dsvk_view part; /* [row * n_split + split][r] */
-    uint stat_base;
-    dsvk_view lat; /* [row][r] */
+    /* n_split > 1: the last split of a (token, head group) to finish
+     * merges them all into merged; counters (zero between dispatches) of
+     * [t * head groups + group] count the finished splits. */
+    uint counter_base;
+    dsvk_view merged; /* [row][r] */
 };
 
 /* moe_indexed_matvec.comp, moe_indexed_matmul.comp: products with a stack
@@ -176,8 +168,6 @@ DSVK_STRUCT(dsvk_moe_combine_params)
 _Static_assert(sizeof(dsvk_mla_prepare_params) <= DSVK_PUSH_CONSTANT_BYTES,
                "push constants");
 _Static_assert(sizeof(dsvk_mla_attention_params) <= DSVK_PUSH_CONSTANT_BYTES,
-               "push constants");
-_Static_assert(sizeof(dsvk_mla_combine_params) <= DSVK_PUSH_CONSTANT_BYTES,
                "push constants");
 _Static_assert(sizeof(dsvk_indexed_product_params) <= DSVK_PUSH_CONSTANT_BYTES,
                "push constants");

@@ -22,7 +22,6 @@ list(APPEND DSVK_SHADER_TABLE
   "mla_prepare mla_prepare.comp"
   "mla_prepare_subgroup mla_prepare.comp SUBGROUP_ARITHMETIC=1"
   "mla_attention mla_attention.comp"
-  "mla_attention_combine mla_attention_combine.comp"
   "moe_route moe_route.comp"
   "moe_group moe_group.comp"
   "moe_combine moe_combine.comp"

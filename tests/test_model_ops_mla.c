@@ -4,8 +4,9 @@
  * reference's decompressed form, for every weight type of attn_k_b/attn_v_b;
  * one token and whole prompts (matvec and matmul head products), chunks
  * continuing at pos0 > 0, contexts that are not multiples of the 64 positions
- * per pass, with and without context splits, several head groups with a partial
- * last one; then clean errors for bad arguments. */
+ * per pass, with and without context splits (merged by the last split to
+ * finish, twice on one scratch), several head groups with a partial last
+ * one; then clean errors for bad arguments. */
 #include "half.h"
 #include "ops_mla.h"
 #include "ref/ref_model_ops.h"
@@ -173,7 +174,14 @@ static void run_attention(ops_fixture *f, const attention_case *c)
         .n_split = c->n_split,
     };
     rt_view out_view = {out_buf, 8, T * H, dv, dv};
+    /* First with a wrong scale on the same scratch: the merge counters of
+     * split attention must be back at zero for the real dispatch to
+     * merge and overwrite that result. */
+    mla_attention_desc wrong = desc;
+    wrong.scale *= 2;
     dsvk_status status = cache_write(f, s, chunk, c->pos0, &cache);
+    if (status == DSVK_OK)
+        status = mla_attention(&f->ops, s, &wrong, out_view);
     if (status == DSVK_OK)
         status = mla_attention(&f->ops, s, &desc, out_view);
     CHECK(status == DSVK_OK, "attention: %s", rt_device_error(f->dev));
