@@ -101,21 +101,17 @@ static dsvk_status record_attention(forward *f, uint32_t il, uint32_t T,
     return status;
 }
 
-/* y += down · (silu(gate · x) * (up · x)), the SwiGLU of a dense layer,
- * through plan.ffn: gate and up in one dispatch for decode, the up
- * product gating the gate's in place. */
-static dsvk_status record_dense_ffn(forward *f, const rt_weight *gate,
-                                    const rt_weight *up, const rt_weight *down,
-                                    rt_view x, rt_view y)
+/* h += down · (silu(gate · x) * (up · x)), a dense layer's SwiGLU, through
+ * plan.ffn: gate and up in one dispatch for decode. */
+static dsvk_status record_dense_ffn(forward *f, const gpu_layer *g, rt_view x,
+                                    rt_view hidden)
 {
-    const rt_view hidden = {&f->activations, f->plan.ffn, x.rows, gate->rows,
-                            gate->rows};
-    const rt_product gate_product = {gate, 0, x, hidden, RT_EPILOGUE_STORE};
-    const rt_product up_product = {up, 0, x, hidden, RT_EPILOGUE_GATE};
-    dsvk_status status = forward_product_pair(f, &gate_product, &up_product);
-    if (status == DSVK_OK)
-        status = forward_product(f, down, hidden, y, RT_EPILOGUE_ADD);
-    return status;
+    const rt_swiglu_ffn ffn = {&g->ffn_gate, &g->ffn_up, &g->ffn_down};
+    const rt_view inner = {&f->activations, f->plan.ffn, x.rows,
+                           g->ffn_gate.rows, g->ffn_gate.rows};
+    return rt_op_swiglu_ffn(&f->ops, &ffn, x, inner,
+                            x.rows <= FORWARD_MATVEC_MAX_TOKENS,
+                            RT_EPILOGUE_ADD, hidden);
 }
 
 /* h += sum_k w_k E_k(x) + S(x) for x = plan.normed: routing on the GPU,
@@ -173,7 +169,6 @@ dsvk_status forward_record_layer(forward *f, uint32_t layer, uint32_t T,
     if (status == DSVK_OK && model_layer_is_moe(f->m, layer))
         status = record_moe(f, layer, T);
     else if (status == DSVK_OK)
-        status = record_dense_ffn(f, &g->ffn_gate, &g->ffn_up, &g->ffn_down,
-                                  normed, hidden);
+        status = record_dense_ffn(f, g, normed, hidden);
     return status;
 }

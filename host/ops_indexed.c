@@ -13,8 +13,7 @@ static dsvk_status matrices_per_binding(const rt_ops *ops, const char *op,
 {
     uint64_t matrix_bytes = (uint64_t)w->rows * w->row_bytes;
     uint64_t limit = op_binding_limit(ops);
-    uint64_t held_back = op_binding_alignment(ops) - 1 + 3;
-    uint64_t fit = limit > held_back ? (limit - held_back) / matrix_bytes : 0;
+    uint64_t fit = op_binding_room(ops) / matrix_bytes;
     if (fit == 0)
         return rt_fail(ops->dev, DSVK_ERROR_UNSUPPORTED,
                        "%s: one matrix of %llu bytes does not fit one "
@@ -248,7 +247,7 @@ dsvk_status indexed_experts(const rt_ops *ops, const char *op,
                          w->rows);
 }
 
-static bool same_stack_shape(const rt_weight *a, const rt_weight *b)
+bool indexed_same_shape(const rt_weight *a, const rt_weight *b)
 {
     return a->cols == b->cols && a->rows == b->rows && a->count == b->count;
 }
@@ -265,8 +264,7 @@ bool indexed_one_binding(const rt_ops *ops, const rt_weight *const *w,
         if (w[i]->offset + stack_bytes(w[i]) > end)
             end = w[i]->offset + stack_bytes(w[i]);
     }
-    return end - start + op_binding_alignment(ops) - 1 + 3 <=
-           op_binding_limit(ops);
+    return end - start <= op_binding_room(ops);
 }
 
 dsvk_status indexed_experts_swiglu(const rt_ops *ops, const rt_weight *gate,
@@ -280,7 +278,7 @@ dsvk_status indexed_experts_swiglu(const rt_ops *ops, const rt_weight *gate,
     if (status != DSVK_OK)
         return status;
     const rt_weight *const pair[2] = {gate, up};
-    bool fused = !rows->span && same_stack_shape(gate, up) &&
+    bool fused = !rows->span && indexed_same_shape(gate, up) &&
                  indexed_one_binding(ops, pair, 2);
     if (!fused && shared)
         return rt_fail(ops->dev, DSVK_ERROR_INVALID_ARGUMENT,

@@ -39,6 +39,9 @@ dsvk_status indexed_experts(const rt_ops *ops, const char *op,
                             const expert_rows *rows, rt_epilogue epilogue,
                             rt_view y);
 
+/* Whether two stacks have one shape (cols, rows and count). */
+bool indexed_same_shape(const rt_weight *a, const rt_weight *b);
+
 /* Whether one binding can cover the stacks w[0..n-1]: one buffer, one
  * type, and the range from the first byte to the last within the limit. */
 bool indexed_one_binding(const rt_ops *ops, const rt_weight *const *w,

@@ -167,19 +167,14 @@ uint64_t moe_experts_scratch_bytes(uint32_t n_tokens, uint32_t n_expert_used,
         .end;
 }
 
-static bool same_shape(const rt_weight *a, const rt_weight *b)
-{
-    return a->cols == b->cols && a->rows == b->rows && a->count == b->count;
-}
-
 static dsvk_status check_experts(const rt_ops *ops, const moe_experts_desc *d,
                                  rt_view y)
 {
     const char *op = "moe_experts";
     const moe_experts *e = d->experts;
-    if (!e || !e->gate || !e->up || !e->down || !same_shape(e->gate, e->up) ||
-        e->down->cols != e->gate->rows || e->down->rows != e->gate->cols ||
-        e->down->count != e->gate->count)
+    if (!e || !e->gate || !e->up || !e->down ||
+        !indexed_same_shape(e->gate, e->up) || e->down->cols != e->gate->rows ||
+        e->down->rows != e->gate->cols || e->down->count != e->gate->count)
         return rt_fail(ops->dev, DSVK_ERROR_INVALID_ARGUMENT,
                        "%s: gate and up must be [E][n_ff][n_embd] and down "
                        "[E][n_embd][n_ff]",
@@ -208,33 +203,15 @@ static dsvk_status check_experts(const rt_ops *ops, const moe_experts_desc *d,
                        op);
     const moe_experts *sh = d->shared;
     if (sh &&
-        (!sh->gate || !sh->up || !sh->down || !same_shape(sh->gate, sh->up) ||
-         sh->gate->count != 1 || sh->down->count != 1 ||
-         sh->gate->cols != e->gate->cols || sh->down->rows != e->gate->cols ||
-         sh->down->cols != sh->gate->rows))
+        (!sh->gate || !sh->up || !sh->down ||
+         !indexed_same_shape(sh->gate, sh->up) || sh->gate->count != 1 ||
+         sh->down->count != 1 || sh->gate->cols != e->gate->cols ||
+         sh->down->rows != e->gate->cols || sh->down->cols != sh->gate->rows))
         return rt_fail(ops->dev, DSVK_ERROR_INVALID_ARGUMENT,
                        "%s: shared gate and up must be [n_ff_shared][n_embd] "
                        "and down [n_embd][n_ff_shared]",
                        op);
     return DSVK_OK;
-}
-
-/* The shared experts as products of their own, adding to y (or storing
- * where nothing came before): matvecs per token, as the routed path. */
-static dsvk_status record_shared(const rt_ops *ops, const moe_experts *sh,
-                                 rt_view x, rt_view hidden, bool matvec,
-                                 rt_epilogue epilogue, rt_view y)
-{
-    const rt_product gate = {sh->gate, 0, x, hidden, RT_EPILOGUE_STORE};
-    const rt_product up = {sh->up, 0, x, hidden, RT_EPILOGUE_GATE};
-    const rt_product down = {sh->down, 0, hidden, y, epilogue};
-    dsvk_status status =
-        matvec ? rt_op_matvec_pair(ops, &gate, &up) : rt_op_matmul(ops, &gate);
-    if (status == DSVK_OK && !matvec)
-        status = rt_op_matmul(ops, &up);
-    if (status != DSVK_OK)
-        return status;
-    return matvec ? rt_op_matvec(ops, &down) : rt_op_matmul(ops, &down);
 }
 
 /* Whether the shared experts can join the routed ones' dispatches. */
@@ -332,8 +309,10 @@ dsvk_status moe_experts_forward(const rt_ops *ops, const moe_experts_desc *desc,
         desc->accumulate ? RT_EPILOGUE_ADD : RT_EPILOGUE_STORE;
     const bool joined = sh && !grouped && shared_joins(ops, e, sh);
     if (sh && !joined) {
-        status = record_shared(ops, sh, desc->x, shared_hidden, !grouped,
-                               epilogue, y);
+        /* Products of their own, matvecs per token as the routed path. */
+        const rt_swiglu_ffn ffn = {sh->gate, sh->up, sh->down};
+        status = rt_op_swiglu_ffn(ops, &ffn, desc->x, shared_hidden, !grouped,
+                                  epilogue, y);
         epilogue = RT_EPILOGUE_ADD;
     }
     expert_rows rows = {.n_assign = n_assign,

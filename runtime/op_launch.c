@@ -71,12 +71,18 @@ uint64_t op_binding_alignment(const rt_ops *ops)
     return align > 4 ? align : 4;
 }
 
+uint64_t op_binding_room(const rt_ops *ops)
+{
+    uint64_t limit = op_binding_limit(ops);
+    uint64_t held_back = op_binding_alignment(ops) - 1 + 3;
+    return limit > held_back ? limit - held_back : 0;
+}
+
 dsvk_status op_rows_per_binding(const rt_ops *ops, const char *op,
                                 const rt_weight *w, uint32_t *rows)
 {
     uint64_t limit = op_binding_limit(ops);
-    uint64_t held_back = op_binding_alignment(ops) - 1 + 3;
-    uint64_t fit = limit > held_back ? (limit - held_back) / w->row_bytes : 0;
+    uint64_t fit = op_binding_room(ops) / w->row_bytes;
     if (fit == 0)
         return rt_fail(ops->dev, DSVK_ERROR_UNSUPPORTED,
                        "%s: a weight row of %llu bytes does not fit one "
@@ -127,10 +133,10 @@ dsvk_status op_bind_view(const rt_ops *ops, const char *op, const char *what,
                        "is empty, overlaps itself or is not 4-byte aligned",
                        op, what, view.rows, view.cols, view.stride,
                        (unsigned long long)view.offset);
-    uint64_t elements = (uint64_t)(view.rows - 1) * view.stride + view.cols;
     uint32_t base;
-    dsvk_status status = op_bind_bytes(ops, op, what, view.buffer, view.offset,
-                                       elements * 4, written, span, &base);
+    dsvk_status status =
+        op_bind_bytes(ops, op, what, view.buffer, view.offset,
+                      op_view_bytes(view), written, span, &base);
     if (status != DSVK_OK)
         return status;
     *shader_view = (dsvk_view){base / 4, view.stride};

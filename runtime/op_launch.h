@@ -60,6 +60,11 @@ dsvk_status op_check_weight(const rt_ops *ops, const char *op,
 uint64_t op_binding_limit(const rt_ops *ops);
 uint64_t op_binding_alignment(const rt_ops *ops);
 
+/* The most bytes from any offset that one binding can cover: a binding
+ * starts up to alignment - 1 bytes early and ends on a word, so that much
+ * is held back. */
+uint64_t op_binding_room(const rt_ops *ops);
+
 /* The rows of a weight that one dispatch may bind: a binding starts up to
  * alignment - 1 bytes early and ends on a word, so that much is held back. */
 dsvk_status op_rows_per_binding(const rt_ops *ops, const char *op,

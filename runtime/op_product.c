@@ -145,12 +145,9 @@ static byte_range range_union(uint64_t a, uint64_t a_size, uint64_t b,
     return r;
 }
 
-/* Whether one binding can cover the range (op_bind_bytes holds back up to
- * alignment - 1 bytes before it and 3 after). */
 static bool fits_binding(const rt_ops *ops, byte_range r)
 {
-    return r.end - r.start + op_binding_alignment(ops) - 1 + 3 <=
-           op_binding_limit(ops);
+    return r.end - r.start <= op_binding_room(ops);
 }
 
 /* How a and b can share one dispatch, DSVK_PAIR_NONE where they cannot:
@@ -252,4 +249,20 @@ dsvk_status rt_op_matvec_pair(const rt_ops *ops, const rt_product *a,
         return record_pair(ops, a, b, mode, type);
     status = rt_op_matvec(ops, a);
     return status == DSVK_OK ? rt_op_matvec(ops, b) : status;
+}
+
+dsvk_status rt_op_swiglu_ffn(const rt_ops *ops, const rt_swiglu_ffn *ffn,
+                             rt_view x, rt_view hidden, bool matvec,
+                             rt_epilogue epilogue, rt_view y)
+{
+    const rt_product gate = {ffn->gate, 0, x, hidden, RT_EPILOGUE_STORE};
+    const rt_product up = {ffn->up, 0, x, hidden, RT_EPILOGUE_GATE};
+    const rt_product down = {ffn->down, 0, hidden, y, epilogue};
+    dsvk_status status =
+        matvec ? rt_op_matvec_pair(ops, &gate, &up) : rt_op_matmul(ops, &gate);
+    if (status == DSVK_OK && !matvec)
+        status = rt_op_matmul(ops, &up);
+    if (status != DSVK_OK)
+        return status;
+    return matvec ? rt_op_matvec(ops, &down) : rt_op_matmul(ops, &down);
 }

@@ -110,6 +110,17 @@ dsvk_status rt_op_matmul(const rt_ops *ops, const rt_product *p);
 dsvk_status rt_op_matvec_pair(const rt_ops *ops, const rt_product *a,
                               const rt_product *b);
 
+/* A SwiGLU feed-forward: gate and up [n_ff][d], down [d][n_ff]. */
+typedef struct rt_swiglu_ffn {
+    const rt_weight *gate, *up, *down;
+} rt_swiglu_ffn;
+
+/* y = epilogue(y, down · (silu(gate · x) * (up · x))) through hidden
+ * (x.rows rows of n_ff): as matvecs (gate and up paired) or matmuls. */
+dsvk_status rt_op_swiglu_ffn(const rt_ops *ops, const rt_swiglu_ffn *ffn,
+                             rt_view x, rt_view hidden, bool matvec,
+                             rt_epilogue epilogue, rt_view y);
+
 /* result[r] = x[r] / sqrt(mean(x[r]^2) + eps) * weight, per row; weight is
  * an F32 vector of x.cols elements, or NULL for none. result may equal x. */
 dsvk_status rt_op_rms_norm(const rt_ops *ops, rt_view x,
