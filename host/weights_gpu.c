@@ -106,7 +106,7 @@ static void plan(loader *l, rt_weight *slot, const gguf_tensor *t,
         w.count = hp->n_head;
         break;
     }
-    w.row_bytes = gguf_row_bytes(w.type, w.cols);
+    w.row_bytes = rt_weight_row_bytes(w.type, w.cols);
     *slot = w;
     u->buffer_bytes = weight_bytes(slot);
 }
@@ -280,16 +280,17 @@ static bool transpose_k_b(const model_hparams *hp, const gguf_tensor *kv_b,
     return true;
 }
 
-/* out[h] = the dv rows of W_UV_h, bytes as in the file. */
+/* out[h] = the dv rows of W_UV_h, in the device layout of their type. */
 static void slice_v_b(const model_hparams *hp, const gguf_tensor *kv_b,
                       const rt_weight *w, uint8_t *out)
 {
     const uint64_t head_bytes = (uint64_t)w->rows * w->row_bytes;
+    const uint64_t file_row_bytes = gguf_row_bytes(w->type, w->cols);
     for (uint32_t h = 0; h < hp->n_head; h++)
-        memcpy(out + h * head_bytes,
-               kv_b->data +
-                   kv_b_row(hp, h, hp->qk_nope_head_dim) * w->row_bytes,
-               head_bytes);
+        rt_weight_pack_rows(w->type, w->cols, w->rows,
+                            kv_b->data + kv_b_row(hp, h, hp->qk_nope_head_dim) *
+                                             file_row_bytes,
+                            out + h * head_bytes);
 }
 
 /* The device bytes of one planned tensor: the file's own or converted into
@@ -330,6 +331,54 @@ static dsvk_status report_progress(loader *l)
     return DSVK_OK;
 }
 
+/* Rows of a tensor whose device layout is not the file's (rt_weight_pack_
+ * rows), converted and uploaded a slice at a time: an expert stack can be
+ * gigabytes, and a host copy of it all would double the peak memory. */
+#define PACK_SLICE_BYTES (16u << 20)
+
+static dsvk_status upload_packed(loader *l, const upload *u, rt_buffer *buf)
+{
+    const rt_weight *w = u->slot;
+    const uint64_t rows = (uint64_t)w->rows * w->count;
+    const uint64_t file_row_bytes = gguf_row_bytes(w->type, w->cols);
+    uint64_t slice_rows = PACK_SLICE_BYTES / w->row_bytes;
+    if (slice_rows == 0)
+        slice_rows = 1;
+    if (slice_rows > rows)
+        slice_rows = rows;
+    uint8_t *packed = malloc(slice_rows * w->row_bytes);
+    if (!packed)
+        return DSVK_ERROR_OUT_OF_HOST_MEMORY;
+    dsvk_status status = DSVK_OK;
+    for (uint64_t first = 0; first < rows && status == DSVK_OK;
+         first += slice_rows) {
+        uint64_t n = rows - first < slice_rows ? rows - first : slice_rows;
+        rt_weight_pack_rows(w->type, w->cols, n,
+                            u->tensor->data + first * file_row_bytes, packed);
+        status = rt_buffer_upload(l->dev, buf, u->offset + first * w->row_bytes,
+                                  packed, n * w->row_bytes);
+    }
+    free(packed);
+    return status;
+}
+
+/* Uploads one planned tensor into its place in buf. */
+static dsvk_status upload_tensor(loader *l, const upload *u, rt_buffer *buf)
+{
+    if (u->kind == SOURCE_AS_IS && !rt_weight_layout_is_file(u->slot->type))
+        return upload_packed(l, u, buf);
+    void *owned;
+    const void *bytes = device_bytes(l, u, &owned);
+    if (!bytes) {
+        free(owned);
+        return DSVK_ERROR_OUT_OF_HOST_MEMORY;
+    }
+    dsvk_status status =
+        rt_buffer_upload(l->dev, buf, u->offset, bytes, weight_bytes(u->slot));
+    free(owned);
+    return status;
+}
+
 static dsvk_status upload_all(loader *l)
 {
     for (uint32_t i = 0; i < l->n_uploads; i++) {
@@ -338,7 +387,6 @@ static dsvk_status upload_all(loader *l)
             return status;
         const upload *u = &l->uploads[i];
         const gguf_str name = u->tensor->name;
-        const uint64_t size = weight_bytes(u->slot);
         rt_buffer *buf = &l->w->buffers[u->buffer];
         /* Paired tensors follow their buffer's owner in the plan. */
         if (u->buffer == i) {
@@ -349,17 +397,11 @@ static dsvk_status upload_all(loader *l)
                             name.data, rt_device_error(l->dev));
             l->w->n_buffers = i + 1;
         }
-        l->w->bytes += size;
-        void *owned;
-        const void *bytes = device_bytes(l, u, &owned);
-        if (!bytes) {
-            free(owned);
-            return fail(l, DSVK_ERROR_OUT_OF_HOST_MEMORY,
-                        "out of host memory converting '%.*s'", (int)name.len,
-                        name.data);
-        }
-        status = rt_buffer_upload(l->dev, buf, u->offset, bytes, size);
-        free(owned);
+        l->w->bytes += weight_bytes(u->slot);
+        status = upload_tensor(l, u, buf);
+        if (status == DSVK_ERROR_OUT_OF_HOST_MEMORY)
+            return fail(l, status, "out of host memory converting '%.*s'",
+                        (int)name.len, name.data);
         if (status != DSVK_OK)
             return fail(l, status, "uploading '%.*s': %s", (int)name.len,
                         name.data, rt_device_error(l->dev));

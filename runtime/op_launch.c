@@ -3,31 +3,13 @@
 #include <assert.h>
 #include <stdio.h>
 
-/* `wide`: the type is in DSVK_WIDE_WEIGHT_TYPES (shaders/shaders.cmake). */
-static const op_weight_type weight_types[] = {
-    {DSVK_TYPE_F32, "f32", 1, 4, false},
-    {DSVK_TYPE_F16, "f16", 1, 2, false},
-    {DSVK_TYPE_BF16, "bf16", 1, 2, false},
-    {DSVK_TYPE_Q8_0, "q8_0", 32, 34, true},
-    {DSVK_TYPE_Q4_0, "q4_0", 32, 18, false},
-    {DSVK_TYPE_Q4_1, "q4_1", 32, 20, false},
-    {DSVK_TYPE_Q5_0, "q5_0", 32, 22, false},
-    {DSVK_TYPE_Q5_1, "q5_1", 32, 24, false},
-    {DSVK_TYPE_Q4_K, "q4_k", 256, 144, true},
-    {DSVK_TYPE_Q5_K, "q5_k", 256, 176, true},
-    {DSVK_TYPE_Q6_K, "q6_k", 256, 210, false},
-};
-
 dsvk_status op_check_weight(const rt_ops *ops, const char *op,
                             const rt_weight *w, const op_weight_type **type)
 {
     if (!w || !w->buffer)
         return rt_fail(ops->dev, DSVK_ERROR_INVALID_ARGUMENT,
                        "%s: no weight buffer", op);
-    *type = NULL;
-    for (size_t i = 0; i < sizeof weight_types / sizeof weight_types[0]; i++)
-        if (weight_types[i].type == w->type)
-            *type = &weight_types[i];
+    *type = op_weight_type_find(w->type);
     if (!*type)
         return rt_fail(ops->dev, DSVK_ERROR_UNSUPPORTED,
                        "%s: weight type %u has no GPU decoder", op, w->type);
@@ -41,9 +23,9 @@ dsvk_status op_check_weight(const rt_ops *ops, const char *op,
         return rt_fail(ops->dev, DSVK_ERROR_INVALID_ARGUMENT,
                        "%s: row_bytes %llu does not match %u %s elements", op,
                        (unsigned long long)w->row_bytes, w->cols, t->name);
-    /* weights.glsl reads F32 and the types whose blocks are whole words
-     * (Q4_1, Q5_1, Q4_K, Q5_K) as aligned words, every other type from
-     * 2-byte aligned rows. */
+    /* weights.glsl reads F32 and the types whose device blocks are whole
+     * words (Q4_1, Q5_1, Q4_K, Q5_K, Q6_K) as aligned words, every other
+     * type from 2-byte aligned rows. */
     uint64_t align =
         w->type == DSVK_TYPE_F32 || t->block_bytes % 4 == 0 ? 4 : 2;
     if (w->offset % align)

@@ -27,12 +27,16 @@ typedef struct op_matvec_shape {
 
 /* A weight type with a decoder in shaders/weights.glsl. */
 typedef struct op_weight_type {
-    uint32_t type;    /* DSVK_TYPE_* */
-    const char *name; /* shader-name suffix, e.g. "q8_0" */
-    uint32_t block;   /* elements per block */
-    uint32_t block_bytes;
-    bool wide; /* has a 256-element decode in 16-byte reads */
+    uint32_t type;             /* DSVK_TYPE_* */
+    const char *name;          /* shader-name suffix, e.g. "q8_0" */
+    uint32_t block;            /* elements per block */
+    uint32_t block_bytes;      /* on the device (rt_weight_row_bytes) */
+    uint32_t file_block_bytes; /* in GGUF */
+    bool wide;                 /* has a 256-element decode in 16-byte reads */
 } op_weight_type;
+
+/* The type's geometry; NULL when weights.glsl has no decoder for it. */
+const op_weight_type *op_weight_type_find(uint32_t type);
 
 /* `name` is the shader's name without the class suffix, e.g.
  * "matvec_q8_0"; gpu_rows the rows per workgroup of its GPU-class form;

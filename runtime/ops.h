@@ -5,7 +5,8 @@
 
 #include "recorder.h"
 
-/* A weight matrix (or a stack of them) in device memory, in its GGUF type.
+/* A weight matrix (or a stack of them) in device memory, in its GGUF type
+ * and the device layout of that type (rt_weight_row_bytes).
  * Shape in ggml order: `cols` = ne[0] (row length, the reduction dimension of
  * a product), `rows` = ne[1], `count` = ne[2] (experts or heads; 1 for a
  * plain matrix). Matrix m starts at offset + m * rows * row_bytes. The range
@@ -18,8 +19,21 @@ typedef struct rt_weight {
     uint32_t cols;
     uint32_t rows;
     uint32_t count;
-    uint64_t row_bytes; /* bytes of one row of `cols` elements */
+    uint64_t row_bytes; /* rt_weight_row_bytes(type, cols) */
 } rt_weight;
+
+/* The device layout of weights, which shaders/weights.glsl decodes: the
+ * GGUF blocks as they are, except Q6_K, whose 210-byte blocks are padded
+ * to 224 bytes, so that each block and each of its fields starts on a
+ * 16-byte boundary. rt_weight_row_bytes is the bytes of a device row of
+ * `cols` elements: 0 for a type without a decoder or a partial block.
+ * rt_weight_pack_rows converts `rows` whole GGUF rows at src into device
+ * rows at dst (no overlap); rt_weight_layout_is_file says whether that is
+ * a plain copy, so that a loader can upload the file's bytes directly. */
+uint64_t rt_weight_row_bytes(uint32_t type, uint32_t cols);
+bool rt_weight_layout_is_file(uint32_t type);
+void rt_weight_pack_rows(uint32_t type, uint32_t cols, uint64_t rows,
+                         const void *src, void *dst);
 
 /* An f32 activation tensor: a range of a buffer, row-major. */
 typedef struct rt_tensor {

@@ -37,19 +37,18 @@
  *
  * `row` is a byte offset: a multiple of 4 for F32 and for the types whose
  * blocks are whole 32-bit words (Q4_1 20 bytes, Q5_1 24, Q4_K 144, Q5_K
- * 176), which are read as aligned words; a multiple of 2 for the others
- * (rows of odd-length f16 and of 18-, 22-, 34- and 210-byte blocks are only
- * 2-byte aligned), read through weight_bytes4. The binding must cover the
- * whole 32-bit word holding the last byte read.
+ * 176, Q6_K 224 on the device), which are read as aligned words; a
+ * multiple of 2 for the others (rows of odd-length f16 and of 18-, 22- and
+ * 34-byte blocks are only 2-byte aligned), read through weight_bytes4. The
+ * binding must cover the whole 32-bit word holding the last byte read.
  *
- * Weights stay in their GGUF layout on the GPU (no repacking at load):
- * measured on lavapipe (2048 x 4096 matvec, best of 4), aligned word reads
- * made Q4_K 1.45x and Q5_K 1.5x faster than the unaligned-capable reads,
- * which the word-sized blocks get for free; padding Q6_K blocks to 212
- * bytes would make it 1.3x faster, but would also change every device
- * row size that loaders and offsets rely on. Q4_0 (18-byte blocks) ran
- * no slower than Q4_1 (20), so for the small blocks alignment matters
- * less than decode work.
+ * Weights keep their GGUF blocks on the GPU, except Q6_K, padded from 210
+ * to 224 bytes at load (runtime/weight_layout.c). Measured on lavapipe
+ * (2048 x 4096 matvec, best of 4), aligned word reads made Q4_K 1.45x and
+ * Q5_K 1.5x faster than the unaligned-capable reads, which the word-sized
+ * blocks get for free. Q4_0 (18-byte blocks) ran no slower than Q4_1 (20),
+ * so for the small blocks alignment matters less than decode work; Q6_K,
+ * with four unaligned reads per four elements, was the slowest type.
  *
  * Weights are read as 32-bit words and unpacked with unpackHalf2x16, shifts
  * and bitfieldExtract, so no 8/16-bit storage or float16 arithmetic feature
@@ -405,31 +404,44 @@ float weight_dot256(uint quad, vec4 xv[64])
 
 #elif WEIGHT_TYPE == DSVK_TYPE_Q6_K
 
-/* 256-element super-blocks of 210 bytes: ql[128], qh[64], 16 signed 8-bit
- * scales, f16 d. Each half h of 128 elements uses ql[64h ..], qh[32h ..],
- * scales[8h ..]; its quarter k (32 elements, l = 0..31) takes the low
- * (k < 2) or high nibble of ql[l + 32 (k & 1)], bits 2k, 2k+1 of qh[l] and
- * scale l/16 + 2k. Value d * scale * (q - 32). */
+/* 256-element super-blocks: ql[128], qh[64], 16 signed 8-bit scales, f16
+ * d, as in GGUF (210 bytes), then 14 bytes of padding on the device
+ * (runtime/weight_layout.c), so that blocks are whole 16-byte words. Each
+ * half h of 128 elements uses ql[64h ..], qh[32h ..], scales[8h ..]; its
+ * quarter k (32 elements, l = 0..31) takes the low (k < 2) or high nibble
+ * of ql[l + 32 (k & 1)], bits 2k, 2k+1 of qh[l] and scale l/16 + 2k.
+ * Value d * scale * (q - 32). */
 #define WEIGHT_BLOCK 256u
-#define WEIGHT_BLOCK_BYTES 210u
+#define WEIGHT_BLOCK_BYTES 224u
+#define Q6K_QH_WORD 32u
+#define Q6K_SCALES_WORD 48u
+#define Q6K_D_WORD 52u
+
+/* The 6-bit quants of four consecutive elements (l % 4 == 0) of quarter
+ * `quarter`, from their ql and qh words, one per byte. */
+uint q6k_quants(uint low, uint high, uint quarter)
+{
+    return (low >> (quarter >> 1) * 4u & 0x0f0f0f0fu) |
+           (high >> quarter * 2u & 0x03030303u) << 4;
+}
 
 vec4 weight_get4(uint row, uint col)
 {
-    uint block = row + (col / 256u) * WEIGHT_BLOCK_BYTES;
+    uint word = (row + (col / 256u) * WEIGHT_BLOCK_BYTES) >> 2;
     uint j = col % 256u;
     uint half_ = j / 128u;
     uint quarter = j % 128u / 32u;
     uint l = j % 32u;
-    uint low = weight_bytes4(block + half_ * 64u + (quarter & 1u) * 32u + l);
-    uint high = weight_bytes4(block + 128u + half_ * 32u + l);
-    uint q = (low >> (quarter >> 1) * 4u & 0x0f0f0f0fu) |
-             (high >> quarter * 2u & 0x03030303u) << 4;
-    uint s = 192u + half_ * 8u + l / 16u + quarter * 2u;
-    int scale = bitfieldExtract(int(weight_bytes2((block + s) & ~1u)),
-                                int((block + s) & 1u) * 8, 8);
+    uint q = q6k_quants(
+        WEIGHT_WORDS[word + half_ * 16u + (quarter & 1u) * 8u + l / 4u],
+        WEIGHT_WORDS[word + Q6K_QH_WORD + half_ * 8u + l / 4u], quarter);
+    uint s = half_ * 8u + l / 16u + quarter * 2u;
+    int scale = bitfieldExtract(
+        int(WEIGHT_WORDS[word + Q6K_SCALES_WORD + s / 4u]), int(s % 4u) * 8, 8);
     vec4 quants =
         vec4(ivec4((uvec4(q) >> uvec4(0u, 8u, 16u, 24u)) & 0xffu) - 32);
-    precise float d = weight_f16(block + 208u) * float(scale);
+    precise float d =
+        unpackHalf2x16(WEIGHT_WORDS[word + Q6K_D_WORD]).x * float(scale);
     precise vec4 v = d * quants;
     return v;
 }
@@ -438,6 +450,44 @@ float weight_get(uint row, uint col)
 {
     return weight_get4(row, col & ~3u)[col & 3u];
 }
+
+#ifdef WEIGHT_QUADS
+/* A super-block in 14 16-byte reads, each 16-element run's scale applied
+ * once to its sum. q - 32 is the 6-bit field q ^ 32 read as signed, so one
+ * sign-extending extract per element gives it. */
+#define WEIGHT_DOT256
+float weight_dot256(uint quad, vec4 xv[64])
+{
+    uint w[56];
+    [[unroll]] for (uint i = 0u; i < 14u; i++) {
+        uvec4 v = WEIGHT_QUADS[quad + i];
+        w[4u * i] = v.x;
+        w[4u * i + 1u] = v.y;
+        w[4u * i + 2u] = v.z;
+        w[4u * i + 3u] = v.w;
+    }
+    float total = 0.0;
+    [[unroll]] for (uint s = 0u; s < 16u; s++) {
+        const uint half_ = s / 8u, quarter = s % 8u / 2u, run = s % 2u;
+        float sum = 0.0;
+        [[unroll]] for (uint k = 0u; k < 4u; k++) {
+            const uint m = 4u * run + k;
+            uint q = q6k_quants(w[half_ * 16u + (quarter & 1u) * 8u + m],
+                                w[Q6K_QH_WORD + half_ * 8u + m], quarter);
+            int signed_q = int(q ^ 0x20202020u);
+            vec4 quants = vec4(bitfieldExtract(signed_q, 0, 6),
+                               bitfieldExtract(signed_q, 8, 6),
+                               bitfieldExtract(signed_q, 16, 6),
+                               bitfieldExtract(signed_q, 24, 6));
+            sum += dot(quants, xv[half_ * 32u + quarter * 8u + m]);
+        }
+        int scale = bitfieldExtract(int(w[Q6K_SCALES_WORD + s / 4u]),
+                                    int(s % 4u) * 8, 8);
+        total += float(scale) * sum;
+    }
+    return unpackHalf2x16(w[Q6K_D_WORD]).x * total;
+}
+#endif
 
 #else
 #error "weights.glsl: WEIGHT_TYPE has no decoder yet"

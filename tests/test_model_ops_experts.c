@@ -294,7 +294,7 @@ static void test_table(ops_fixture *f)
     /* Decode with aligned rows: the wide types take the wide kernels on CPU
      * drivers. */
     static const uint32_t wide_types[] = {DSVK_TYPE_Q8_0, DSVK_TYPE_Q4_K,
-                                          DSVK_TYPE_Q5_K};
+                                          DSVK_TYPE_Q5_K, DSVK_TYPE_Q6_K};
     for (size_t t = 0; t < sizeof wide_types / sizeof wide_types[0]; t++)
         for (uint32_t tokens = 1; tokens <= 2; tokens++)
             for (int paired = 0; paired < 2; paired++)
@@ -312,7 +312,7 @@ static void test_split(ops_fixture *f, moe_path path)
                      false,          0,  false, true, true};
     uint32_t d, ff;
     dims(&c, &d, &ff);
-    uint64_t matrix_bytes = (uint64_t)ff * ref_row_bytes(c.type, d);
+    uint64_t matrix_bytes = (uint64_t)ff * rt_weight_row_bytes(c.type, d);
     uint64_t align =
         rt_device_caps(f->dev)->min_storage_buffer_offset_alignment;
     double nmse_whole, nmse_split;

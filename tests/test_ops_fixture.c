@@ -180,7 +180,7 @@ void fixture_weights(ops_fixture *f, test_rng *rng, uint32_t type, uint32_t n,
          * places weights read together (the first keeps the lead). */
         offset[i] = i == 0 ? lead : (end + 15) / 16 * 16;
         end = offset[i] + (uint64_t)shapes[i].count * shapes[i].rows *
-                              ref_row_bytes(type, shapes[i].cols);
+                              rt_weight_row_bytes(type, shapes[i].cols);
     }
     uint8_t *bytes = calloc(end, 1);
     if (!bytes || n > FIXTURE_MAX_BUFFERS) {
@@ -194,8 +194,17 @@ void fixture_weights(ops_fixture *f, test_rng *rng, uint32_t type, uint32_t n,
             fprintf(stderr, "fixture_weights: out of memory\n");
             exit(1);
         }
-        fill_weight(rng, type, n_rows, shapes[i].cols, bytes + offset[i],
-                    decoded[i]);
+        /* Made in the file's layout, uploaded in the device's, as model
+         * loading does. */
+        uint8_t *file = malloc(n_rows * ref_row_bytes(type, shapes[i].cols));
+        if (!file) {
+            fprintf(stderr, "fixture_weights: out of memory\n");
+            exit(1);
+        }
+        fill_weight(rng, type, n_rows, shapes[i].cols, file, decoded[i]);
+        rt_weight_pack_rows(type, shapes[i].cols, n_rows, file,
+                            bytes + offset[i]);
+        free(file);
     }
     const rt_buffer *buf = fixture_buffer(f, bytes, end);
     free(bytes);
@@ -206,7 +215,7 @@ void fixture_weights(ops_fixture *f, test_rng *rng, uint32_t type, uint32_t n,
                              shapes[i].cols,
                              shapes[i].rows,
                              shapes[i].count,
-                             ref_row_bytes(type, shapes[i].cols)};
+                             rt_weight_row_bytes(type, shapes[i].cols)};
 }
 
 rt_weight fixture_weight(ops_fixture *f, test_rng *rng, uint32_t type,
@@ -227,6 +236,7 @@ uint64_t fixture_unaligned_lead(uint32_t type)
     case DSVK_TYPE_Q5_1:
     case DSVK_TYPE_Q4_K:
     case DSVK_TYPE_Q5_K:
+    case DSVK_TYPE_Q6_K:
         return 4;
     default:
         return 2;

@@ -61,8 +61,9 @@ void fixture_weights(ops_fixture *f, test_rng *rng, uint32_t type, uint32_t n,
                      float **decoded);
 
 /* The least-aligned nonzero weight offset the launchers accept for `type`:
- * 4 for F32 and the types with word-sized blocks (Q4_1, Q5_1, Q4_K, Q5_K),
- * which weights.glsl reads as aligned words; 2 for the others. */
+ * 4 for F32 and the types with word-sized device blocks (Q4_1, Q5_1, Q4_K,
+ * Q5_K, Q6_K), which weights.glsl reads as aligned words; 2 for the
+ * others. */
 uint64_t fixture_unaligned_lead(uint32_t type);
 
 /* How many dispatches a launcher needs for `rows` weight rows under a

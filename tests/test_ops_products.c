@@ -64,7 +64,7 @@ static const product_type product_types[] = {
     {DSVK_TYPE_Q4_0, {32, 96, 288}, 2},   {DSVK_TYPE_Q4_1, {32, 96, 288}, 4},
     {DSVK_TYPE_Q5_0, {32, 96, 288}, 2},   {DSVK_TYPE_Q5_1, {32, 96, 288}, 12},
     {DSVK_TYPE_Q4_K, {256, 512, 768}, 4}, {DSVK_TYPE_Q5_K, {256, 512, 768}, 12},
-    {DSVK_TYPE_Q6_K, {256, 512, 768}, 2},
+    {DSVK_TYPE_Q6_K, {256, 512, 768}, 4},
 };
 #define N_PRODUCT_TYPES (sizeof product_types / sizeof product_types[0])
 static const uint32_t product_rows[] = {1, 7, 33, 129};
@@ -212,7 +212,7 @@ static void test_split(ops_fixture *f, const product_case *c, uint64_t limit)
           fixture_type_name(c->type));
 
     uint32_t expected = fixture_expected_dispatches(
-        f, c->rows, ref_row_bytes(c->type, c->cols), limit);
+        f, c->rows, rt_weight_row_bytes(c->type, c->cols), limit);
     CHECK(expected > 3, "the limit must force a split");
     if (rt_device_caps(f->dev)->timestamps)
         CHECK(f->timed_dispatches == expected,
@@ -229,13 +229,13 @@ static void test_split(ops_fixture *f, const product_case *c, uint64_t limit)
 static void test_splits(ops_fixture *f)
 {
     /* Q8_0 rows of 306 bytes, F16 rows of 194 (odd length: rows start on
-     * 2-byte boundaries), Q6_K rows of 420 (210-byte blocks), 5-7
+     * 2-byte boundaries), Q6_K rows of 448 (224-byte device blocks), 5-7
      * dispatches each. The last matrix of a stack of 3, so offsets are
      * large and unaligned. The limit applies to x and y too, which stay
      * below it. */
     product_case q8 = {DSVK_TYPE_Q8_0, 129, 288, 3, 2, 1, false, 2, false};
     product_case f16 = {DSVK_TYPE_F16, 129, 97, 3, 2, 1, false, 2, false};
-    product_case q6_k = {DSVK_TYPE_Q6_K, 129, 512, 3, 2, 1, false, 2, false};
+    product_case q6_k = {DSVK_TYPE_Q6_K, 129, 512, 3, 2, 1, false, 4, false};
     for (int tiled = 0; tiled < 2; tiled++) {
         q8.tiled = f16.tiled = q6_k.tiled = tiled;
         q8.tokens = f16.tokens = q6_k.tokens = tiled ? 5 : 1;
@@ -280,7 +280,10 @@ static void test_aligned(ops_fixture *f)
     static const struct {
         uint32_t type;
         uint64_t off_lead;
-    } wide[] = {{DSVK_TYPE_Q8_0, 2}, {DSVK_TYPE_Q4_K, 4}, {DSVK_TYPE_Q5_K, 4}};
+    } wide[] = {{DSVK_TYPE_Q8_0, 2},
+                {DSVK_TYPE_Q4_K, 4},
+                {DSVK_TYPE_Q5_K, 4},
+                {DSVK_TYPE_Q6_K, 4}};
     for (size_t t = 0; t < sizeof wide / sizeof wide[0]; t++)
         for (int r = 0; r < 4; r++)
             for (uint32_t cols = 256; cols <= 768; cols += 512)
@@ -491,7 +494,8 @@ static void test_pairs(ops_fixture *f)
         CHECK(!timed || fused == 1, "pair %zu: %u dispatches, expected one", i,
               fused);
         /* Room for either weight alone, not for both. */
-        uint64_t one = (uint64_t)c->rows_a * ref_row_bytes(c->type, c->cols);
+        uint64_t one =
+            (uint64_t)c->rows_a * rt_weight_row_bytes(c->type, c->cols);
         uint32_t apart = run_pair(f, c, one + 512);
         CHECK(!timed || apart == 2,
               "pair %zu at a limit: %u dispatches, "
@@ -548,7 +552,7 @@ static void test_every_decodable_type(ops_fixture *f)
     for (uint32_t type = 0; type < 64; type++) {
         if (!dequant_supports(type))
             continue;
-        rt_weight w = {buf, 0, type, 256, 1, 1, gguf_row_bytes(type, 256)};
+        rt_weight w = {buf, 0, type, 256, 1, 1, rt_weight_row_bytes(type, 256)};
         CHECK(store_matvec(f, &w, 0, x, y) == DSVK_OK,
               "type %u (%s) decodes on the CPU but not on the GPU: %s", type,
               gguf_type_name(type), rt_device_error(f->dev));
