@@ -89,11 +89,11 @@ static dsvk_status record_chunks(const rt_ops *ops, const char *op,
                 wide_weight(ops, type, with->up, params.x, slots) &&
                 wide_weight(ops, type, with->shared, shared_x, slots) &&
                 wide_weight(ops, type, with->shared_up, shared_x, slots);
-    op_matvec_shape shape = {NULL, 0};
+    op_matvec_shape shape = {0};
     status = tiled ? op_pipeline(ops, name, false,
                                  DSVK_INDEXED_MATMUL_WORKGROUP, &shape.pipeline)
                    : op_matvec_shape_for(ops, name, DSVK_INDEXED_MATVEC_ROWS,
-                                         w->cols, wide, &shape);
+                                         w->cols, wide, &spans[1], &shape);
     const bool joined = with->up || with->shared || with->shared_up;
     uint32_t per_binding = w->count;
     if (status == DSVK_OK && !joined)
@@ -146,8 +146,8 @@ static dsvk_status record_chunks(const rt_ops *ops, const char *op,
             grid[1] = params.n_head ? params.tokens * n : slots;
             grid[2] = 1;
         }
-        op_record(ops, shape.pipeline, spans, n_spans, &params, sizeof params,
-                  grid, op);
+        op_record_matvec(ops, &shape, spans, n_spans, &params, sizeof params,
+                         grid, op);
     }
     return DSVK_OK;
 }

@@ -100,6 +100,10 @@ static void apply_baseline(rt_caps *caps)
     /* 256 is the largest alignment the spec allows a device to demand. */
     if (caps->min_storage_buffer_offset_alignment < 256)
         caps->min_storage_buffer_offset_alignment = 256;
+    caps->max_uniform_buffer_range =
+        min_u64(caps->max_uniform_buffer_range, 16384);
+    if (caps->min_uniform_buffer_offset_alignment < 256)
+        caps->min_uniform_buffer_offset_alignment = 256;
     caps->max_push_constants_size = 128;
     caps->max_memory_allocation_count =
         min_u32(caps->max_memory_allocation_count, 4096);
@@ -239,6 +243,11 @@ bool rt_caps_probe(VkPhysicalDevice physical, const rt_device_desc *desc,
         limits->minStorageBufferOffsetAlignment < 16
             ? 16
             : limits->minStorageBufferOffsetAlignment;
+    caps->max_uniform_buffer_range = limits->maxUniformBufferRange;
+    caps->min_uniform_buffer_offset_alignment =
+        limits->minUniformBufferOffsetAlignment < 16
+            ? 16
+            : limits->minUniformBufferOffsetAlignment;
     caps->max_push_constants_size = limits->maxPushConstantsSize;
     caps->max_memory_allocation_count = limits->maxMemoryAllocationCount;
     caps->max_memory_allocation_size = props11.maxMemoryAllocationSize;

@@ -88,6 +88,8 @@ typedef struct rt_caps {
     uint32_t max_workgroup_count[3];
     uint64_t max_storage_buffer_range; /* bytes one descriptor may cover */
     uint64_t min_storage_buffer_offset_alignment;
+    uint64_t max_uniform_buffer_range;
+    uint64_t min_uniform_buffer_offset_alignment;
     uint32_t max_push_constants_size;
     uint32_t max_memory_allocation_count;
     uint64_t max_memory_allocation_size;

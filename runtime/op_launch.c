@@ -185,27 +185,58 @@ bool op_wide_rows(const rt_ops *ops, const op_weight_type *type,
                   const rt_weight *w, uint64_t weight_offset, dsvk_view x,
                   uint32_t x_rows)
 {
-    return type->wide && w->cols % 256 == 0 && w->row_bytes % 16 == 0 &&
-           weight_offset % 16 == 0 && op_binding_alignment(ops) % 16 == 0 &&
-           x.base % 4 == 0 && (x_rows == 1 || x.stride % 4 == 0);
+    return type->wide_cols && w->cols % type->wide_cols == 0 &&
+           w->row_bytes % 16 == 0 && weight_offset % 16 == 0 &&
+           op_binding_alignment(ops) % 16 == 0 && x.base % 4 == 0 &&
+           (x_rows == 1 || x.stride % 4 == 0);
+}
+
+/* The vec4s of x a _ubo shader's uniform block holds (its specialization
+ * constant): the device's uniform range, up to 64 KiB, the most any x of a
+ * decode step needs. */
+static uint32_t uniform_x_quads(const rt_ops *ops)
+{
+    uint64_t range = rt_device_caps(ops->dev)->max_uniform_buffer_range;
+    return (uint32_t)((range < 65536 ? range : 65536) / 16);
+}
+
+static bool fits_uniform(const rt_ops *ops, const rt_span *span)
+{
+    const rt_caps *caps = rt_device_caps(ops->dev);
+    return span && span->size > 0 &&
+           span->size <= (uint64_t)uniform_x_quads(ops) * 16 &&
+           (span->buffer->offset + span->offset) %
+                   caps->min_uniform_buffer_offset_alignment ==
+               0;
 }
 
 dsvk_status op_matvec_shape_for(const rt_ops *ops, const char *name,
                                 uint32_t gpu_rows, uint32_t cols, bool wide,
-                                op_matvec_shape *out)
+                                const rt_span *x_span, op_matvec_shape *out)
 {
-    const bool cpu = rt_device_caps(ops->dev)->cpu_kernels &&
-                     cols <= DSVK_CPU_PRODUCT_MAX_COLS;
+    const rt_caps *caps = rt_device_caps(ops->dev);
+    const bool cpu = caps->cpu_kernels && cols <= DSVK_CPU_PRODUCT_MAX_COLS;
+    const bool uniform = cpu && fits_uniform(ops, x_span);
     char full[64];
-    snprintf(full, sizeof full, "%s%s", name,
+    snprintf(full, sizeof full, "%s%s%s", name,
              !cpu   ? ""
              : wide ? "_cpu_wide"
-                    : "_cpu");
+                    : "_cpu",
+             uniform ? "_ubo" : "");
     out->group_rows =
         cpu ? DSVK_CPU_PRODUCT_ROWS * DSVK_CPU_PRODUCT_WORKGROUP : gpu_rows;
-    return op_pipeline(ops, full, !cpu,
-                       cpu ? DSVK_CPU_PRODUCT_WORKGROUP : OP_MATVEC_WORKGROUP,
-                       &out->pipeline);
+    out->uniform_x = (rt_span){0};
+    if (!uniform)
+        return op_pipeline(ops, full, !cpu,
+                           cpu ? DSVK_CPU_PRODUCT_WORKGROUP
+                               : OP_MATVEC_WORKGROUP,
+                           &out->pipeline);
+    out->uniform_x = *x_span;
+    out->uniform_x.written = false;
+    const uint32_t spec[3] = {DSVK_CPU_PRODUCT_WORKGROUP,
+                              caps->subgroup_size ? caps->subgroup_size : 1,
+                              uniform_x_quads(ops)};
+    return rt_pipeline_get(ops->dev, full, spec, 3, &out->pipeline);
 }
 
 dsvk_status op_grid(const rt_ops *ops, const char *op, uint64_t groups,
@@ -226,12 +257,14 @@ dsvk_status op_grid(const rt_ops *ops, const char *op, uint64_t groups,
     return DSVK_OK;
 }
 
-void op_record(const rt_ops *ops, rt_pipeline *pipeline, const rt_span *spans,
-               uint32_t n_spans, const void *push, uint32_t push_size,
-               const uint32_t grid[3], const char *label)
+static void record(const rt_ops *ops, rt_pipeline *pipeline,
+                   const rt_span *spans, uint32_t n_spans, rt_span uniform,
+                   const void *push, uint32_t push_size, const uint32_t grid[3],
+                   const char *label)
 {
     rt_dispatch dispatch = {.pipeline = pipeline,
                             .n_bindings = n_spans,
+                            .uniform = uniform,
                             .push = push,
                             .push_size = push_size,
                             .groups = {grid[0], grid[1], grid[2]},
@@ -239,4 +272,21 @@ void op_record(const rt_ops *ops, rt_pipeline *pipeline, const rt_span *spans,
     for (uint32_t i = 0; i < n_spans; i++)
         dispatch.bindings[i] = spans[i];
     rt_record_dispatch(ops->rec, &dispatch);
+}
+
+void op_record(const rt_ops *ops, rt_pipeline *pipeline, const rt_span *spans,
+               uint32_t n_spans, const void *push, uint32_t push_size,
+               const uint32_t grid[3], const char *label)
+{
+    record(ops, pipeline, spans, n_spans, (rt_span){0}, push, push_size, grid,
+           label);
+}
+
+void op_record_matvec(const rt_ops *ops, const op_matvec_shape *shape,
+                      const rt_span *spans, uint32_t n_spans, const void *push,
+                      uint32_t push_size, const uint32_t grid[3],
+                      const char *label)
+{
+    record(ops, shape->pipeline, spans, n_spans, shape->uniform_x, push,
+           push_size, grid, label);
 }

@@ -17,12 +17,15 @@
 #define OP_MATVEC_WORKGROUP 64u
 
 /* How a matrix-vector product runs on this device (shaders/
- * product_rows.glsl): its pipeline, and the weight rows one workgroup
- * computes. The device's kernel class decides; rows longer than the
- * CPU-class kernel takes use the GPU-class one. */
+ * product_rows.glsl): its pipeline, the weight rows one workgroup computes,
+ * and the x binding's range again as a uniform buffer where the pipeline
+ * reads x from one (buffer NULL otherwise). The device's kernel class
+ * decides; rows longer than the CPU-class kernel takes use the GPU-class
+ * one. */
 typedef struct op_matvec_shape {
     rt_pipeline *pipeline;
     uint32_t group_rows;
+    rt_span uniform_x;
 } op_matvec_shape;
 
 /* A weight type with a decoder in shaders/weights.glsl. */
@@ -32,7 +35,7 @@ typedef struct op_weight_type {
     uint32_t block;            /* elements per block */
     uint32_t block_bytes;      /* on the device (rt_weight_row_bytes) */
     uint32_t file_block_bytes; /* in GGUF */
-    bool wide;                 /* has a 256-element decode in 16-byte reads */
+    uint32_t wide_cols; /* elements of its decode in 16-byte reads, or 0 */
 } op_weight_type;
 
 /* The type's geometry; NULL when weights.glsl has no decoder for it. */
@@ -40,13 +43,17 @@ const op_weight_type *op_weight_type_find(uint32_t type);
 
 /* `name` is the shader's name without the class suffix, e.g.
  * "matvec_q8_0"; gpu_rows the rows per workgroup of its GPU-class form;
- * `wide` what op_wide_rows says. */
+ * `wide` what op_wide_rows says; x_span the x binding. The CPU-class
+ * kernels read x from a uniform buffer where x_span can be one (the _ubo
+ * shaders): lavapipe loads an element of a uniform buffer that every
+ * invocation reads alike with one scalar load, an element of a storage
+ * buffer inside a loop with a bounds-checked load per lane. */
 dsvk_status op_matvec_shape_for(const rt_ops *ops, const char *name,
                                 uint32_t gpu_rows, uint32_t cols, bool wide,
-                                op_matvec_shape *out);
+                                const rt_span *x_span, op_matvec_shape *out);
 
 /* Whether a CPU-class product may read w in 16-byte words (the _cpu_wide
- * shaders): a wide type, rows of whole 256-element groups starting on
+ * shaders): a wide type, rows of whole wide_cols-element groups starting on
  * 16-byte boundaries from weight_offset (the first byte of w's buffer the
  * product binds), and x (as bound, x_rows rows) 16-byte aligned too. */
 bool op_wide_rows(const rt_ops *ops, const op_weight_type *type,
@@ -124,5 +131,10 @@ dsvk_status op_grid(const rt_ops *ops, const char *op, uint64_t groups,
 void op_record(const rt_ops *ops, rt_pipeline *pipeline, const rt_span *spans,
                uint32_t n_spans, const void *push, uint32_t push_size,
                const uint32_t grid[3], const char *label);
+/* The same for a matrix-vector product of that shape (its uniform x too). */
+void op_record_matvec(const rt_ops *ops, const op_matvec_shape *shape,
+                      const rt_span *spans, uint32_t n_spans, const void *push,
+                      uint32_t push_size, const uint32_t grid[3],
+                      const char *label);
 
 #endif

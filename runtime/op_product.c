@@ -68,7 +68,7 @@ static dsvk_status record_product(const rt_ops *ops, const char *op,
     char name[32];
     snprintf(name, sizeof name, "%s_%s", tiled ? "matmul" : "matvec",
              type->name);
-    op_matvec_shape shape = {NULL, 0};
+    op_matvec_shape shape = {0};
     if (status == DSVK_OK && tiled)
         status = op_pipeline(ops, name, false, DSVK_MATMUL_WORKGROUP,
                              &shape.pipeline);
@@ -76,7 +76,7 @@ static dsvk_status record_product(const rt_ops *ops, const char *op,
         status = op_matvec_shape_for(
             ops, name, DSVK_MATVEC_ROWS, w->cols,
             op_wide_rows(ops, type, w, matrix_offset(p), x_view, p->x.rows),
-            &shape);
+            &spans[1], &shape);
     if (status != DSVK_OK)
         return status;
     for (uint32_t first = 0; first < w->rows; first += rows_per_dispatch) {
@@ -109,8 +109,8 @@ static dsvk_status record_product(const rt_ops *ops, const char *op,
                              p->x.rows, grid);
         if (status != DSVK_OK)
             return status;
-        op_record(ops, shape.pipeline, spans, 3, &params, sizeof params, grid,
-                  op);
+        op_record_matvec(ops, &shape, spans, 3, &params, sizeof params, grid,
+                         op);
     }
     return DSVK_OK;
 }
@@ -219,7 +219,7 @@ static dsvk_status record_pair(const rt_ops *ops, const rt_product *a,
         op_wide_rows(ops, type, b->w, matrix_offset(b), params.x, a->x.rows);
     op_matvec_shape shape;
     status = op_matvec_shape_for(ops, name, DSVK_MATVEC_ROWS, a->w->cols, wide,
-                                 &shape);
+                                 &spans[1], &shape);
     if (status != DSVK_OK)
         return status;
     uint64_t groups = (a->w->rows + shape.group_rows - 1) / shape.group_rows;
@@ -231,7 +231,7 @@ static dsvk_status record_pair(const rt_ops *ops, const rt_product *a,
     status = op_grid(ops, op, groups, a->x.rows, grid);
     if (status != DSVK_OK)
         return status;
-    op_record(ops, shape.pipeline, spans, 3, &params, sizeof params, grid, op);
+    op_record_matvec(ops, &shape, spans, 3, &params, sizeof params, grid, op);
     return DSVK_OK;
 }
 

@@ -36,11 +36,13 @@ dsvk_status rt_pipeline_set_init(rt_device *dev)
                        "out of host memory creating the pipeline set");
     dev->pipelines = set;
 
-    VkDescriptorSetLayoutBinding bindings[DSVK_MAX_BINDINGS];
-    for (uint32_t i = 0; i < DSVK_MAX_BINDINGS; i++)
+    VkDescriptorSetLayoutBinding bindings[DSVK_MAX_BINDINGS + 1];
+    for (uint32_t i = 0; i <= DSVK_MAX_BINDINGS; i++)
         bindings[i] = (VkDescriptorSetLayoutBinding){
             .binding = i,
-            .descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
+            .descriptorType = i == DSVK_UNIFORM_BINDING
+                                  ? VK_DESCRIPTOR_TYPE_UNIFORM_BUFFER
+                                  : VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
             .descriptorCount = 1,
             .stageFlags = VK_SHADER_STAGE_COMPUTE_BIT};
     VkDescriptorSetLayoutCreateInfo set_info = {
@@ -48,7 +50,7 @@ dsvk_status rt_pipeline_set_init(rt_device *dev)
         .flags = dev->caps.push_descriptors
                      ? VK_DESCRIPTOR_SET_LAYOUT_CREATE_PUSH_DESCRIPTOR_BIT_KHR
                      : 0,
-        .bindingCount = DSVK_MAX_BINDINGS,
+        .bindingCount = DSVK_MAX_BINDINGS + 1,
         .pBindings = bindings};
     VkResult result = dev->vk.vkCreateDescriptorSetLayout(
         dev->device, &set_info, NULL, &set->set_layout);

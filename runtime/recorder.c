@@ -22,8 +22,9 @@ typedef struct range_list {
 
 /* What one command touches, before it is recorded. */
 typedef struct command_access {
-    tracked_range ranges[DSVK_MAX_BINDINGS];
-    bool writes[DSVK_MAX_BINDINGS];
+    /* The storage bindings, then the uniform one if there is one. */
+    tracked_range ranges[DSVK_MAX_BINDINGS + 1];
+    bool writes[DSVK_MAX_BINDINGS + 1];
     uint32_t count;
     VkPipelineStageFlags stage;
     VkAccessFlags read_access, write_access;
@@ -246,12 +247,18 @@ static void track(rt_recorder *rec, const command_access *access)
 }
 
 /* Resolves a span to absolute buffer offsets, checking what the device
- * demands of a storage-buffer descriptor. */
+ * demands of a storage-buffer descriptor (or of a uniform-buffer one). */
 static bool resolve_span(rt_recorder *rec, const rt_span *span, uint32_t index,
-                         const char *label, tracked_range *out)
+                         bool uniform, const char *label, tracked_range *out)
 {
     rt_device *dev = rec->dev;
     const rt_caps *caps = &dev->caps;
+    const char *kind = uniform ? "uniform" : "storage";
+    const uint64_t alignment = uniform
+                                   ? caps->min_uniform_buffer_offset_alignment
+                                   : caps->min_storage_buffer_offset_alignment;
+    const uint64_t max_range = uniform ? caps->max_uniform_buffer_range
+                                       : caps->max_storage_buffer_range;
     const rt_buffer *buf = span->buffer;
     if (!buf || !buf->buffer) {
         fail(rec, rt_fail(dev, DSVK_ERROR_INVALID_ARGUMENT,
@@ -269,21 +276,20 @@ static bool resolve_span(rt_recorder *rec, const rt_span *span, uint32_t index,
         return false;
     }
     uint64_t offset = buf->offset + span->offset;
-    if (offset % caps->min_storage_buffer_offset_alignment != 0) {
+    if (offset % alignment != 0) {
         fail(rec, rt_fail(dev, DSVK_ERROR_INVALID_ARGUMENT,
                           "%s: binding %u offset %llu is not a multiple of "
-                          "the device's storage buffer alignment %llu",
-                          label, index, (unsigned long long)span->offset,
-                          (unsigned long long)
-                              caps->min_storage_buffer_offset_alignment));
+                          "the device's %s buffer alignment %llu",
+                          label, index, (unsigned long long)span->offset, kind,
+                          (unsigned long long)alignment));
         return false;
     }
-    if (size > caps->max_storage_buffer_range) {
+    if (size > max_range) {
         fail(rec, rt_fail(dev, DSVK_ERROR_UNSUPPORTED,
                           "%s: binding %u covers %llu bytes, more than the "
-                          "device's maxStorageBufferRange %llu",
-                          label, index, (unsigned long long)size,
-                          (unsigned long long)caps->max_storage_buffer_range));
+                          "device's %s buffer range %llu",
+                          label, index, (unsigned long long)size, kind,
+                          (unsigned long long)max_range));
         return false;
     }
     *out = (tracked_range){buf->buffer, offset, offset + size};
@@ -296,14 +302,15 @@ static VkDescriptorSet allocate_set(rt_recorder *rec)
     VkDescriptorSetLayout layout = rt_descriptor_set_layout(dev);
     for (;;) {
         if (rec->current_pool == rec->n_descriptor_pools) {
-            VkDescriptorPoolSize size = {
-                .type = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
-                .descriptorCount = RT_SETS_PER_POOL * DSVK_MAX_BINDINGS};
+            const VkDescriptorPoolSize sizes[2] = {
+                {VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
+                 RT_SETS_PER_POOL * DSVK_MAX_BINDINGS},
+                {VK_DESCRIPTOR_TYPE_UNIFORM_BUFFER, RT_SETS_PER_POOL}};
             VkDescriptorPoolCreateInfo info = {
                 .sType = VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO,
                 .maxSets = RT_SETS_PER_POOL,
-                .poolSizeCount = 1,
-                .pPoolSizes = &size};
+                .poolSizeCount = 2,
+                .pPoolSizes = sizes};
             VkDescriptorPool *grown =
                 realloc(rec->descriptor_pools,
                         (rec->n_descriptor_pools + 1) * sizeof *grown);
@@ -341,37 +348,41 @@ static VkDescriptorSet allocate_set(rt_recorder *rec)
     }
 }
 
+/* ranges: the storage bindings', then the uniform binding's if d has one
+ * (n_ranges in all). */
 static void bind_descriptors(rt_recorder *rec, const rt_dispatch *d,
-                             const tracked_range *ranges)
+                             const tracked_range *ranges, uint32_t n_ranges)
 {
     rt_device *dev = rec->dev;
-    if (d->n_bindings == 0)
+    if (n_ranges == 0)
         return; /* Vulkan forbids pushing an empty descriptor set */
-    VkDescriptorBufferInfo infos[DSVK_MAX_BINDINGS];
-    VkWriteDescriptorSet writes[DSVK_MAX_BINDINGS];
-    for (uint32_t i = 0; i < d->n_bindings; i++) {
+    VkDescriptorBufferInfo infos[DSVK_MAX_BINDINGS + 1];
+    VkWriteDescriptorSet writes[DSVK_MAX_BINDINGS + 1];
+    for (uint32_t i = 0; i < n_ranges; i++) {
+        const bool uniform = i == d->n_bindings;
         infos[i] = (VkDescriptorBufferInfo){ranges[i].buffer, ranges[i].begin,
                                             ranges[i].end - ranges[i].begin};
         writes[i] = (VkWriteDescriptorSet){
             .sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET,
-            .dstBinding = i,
+            .dstBinding = uniform ? DSVK_UNIFORM_BINDING : i,
             .descriptorCount = 1,
-            .descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
+            .descriptorType = uniform ? VK_DESCRIPTOR_TYPE_UNIFORM_BUFFER
+                                      : VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
             .pBufferInfo = &infos[i]};
     }
     VkPipelineLayout layout = rt_pipeline_layout(dev);
     if (dev->caps.push_descriptors) {
         dev->vk.vkCmdPushDescriptorSetKHR(rec->cmd,
                                           VK_PIPELINE_BIND_POINT_COMPUTE,
-                                          layout, 0, d->n_bindings, writes);
+                                          layout, 0, n_ranges, writes);
         return;
     }
     VkDescriptorSet set = allocate_set(rec);
     if (!set)
         return;
-    for (uint32_t i = 0; i < d->n_bindings; i++)
+    for (uint32_t i = 0; i < n_ranges; i++)
         writes[i].dstSet = set;
-    dev->vk.vkUpdateDescriptorSets(dev->device, d->n_bindings, writes, 0, NULL);
+    dev->vk.vkUpdateDescriptorSets(dev->device, n_ranges, writes, 0, NULL);
     dev->vk.vkCmdBindDescriptorSets(rec->cmd, VK_PIPELINE_BIND_POINT_COMPUTE,
                                     layout, 0, 1, &set, 0, NULL);
 }
@@ -478,9 +489,17 @@ void rt_record_dispatch(rt_recorder *rec, const rt_dispatch *d)
                              .read_access = VK_ACCESS_SHADER_READ_BIT,
                              .write_access = VK_ACCESS_SHADER_WRITE_BIT};
     for (uint32_t i = 0; i < d->n_bindings; i++) {
-        if (!resolve_span(rec, &d->bindings[i], i, label, &access.ranges[i]))
+        if (!resolve_span(rec, &d->bindings[i], i, false, label,
+                          &access.ranges[i]))
             return;
         access.writes[i] = d->bindings[i].written;
+    }
+    if (d->uniform.buffer) {
+        if (!resolve_span(rec, &d->uniform, DSVK_UNIFORM_BINDING, true, label,
+                          &access.ranges[access.count]))
+            return;
+        access.writes[access.count++] = false;
+        access.read_access |= VK_ACCESS_UNIFORM_READ_BIT;
     }
     track(rec, &access);
 
@@ -490,7 +509,7 @@ void rt_record_dispatch(rt_recorder *rec, const rt_dispatch *d)
                                   pipeline);
         rec->bound = pipeline;
     }
-    bind_descriptors(rec, d, access.ranges);
+    bind_descriptors(rec, d, access.ranges, access.count);
     if (d->push_size) {
         /* Push sizes must be multiples of 4: pad with zeros. */
         uint8_t push[DSVK_PUSH_CONSTANT_BYTES] = {0};

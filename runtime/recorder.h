@@ -22,6 +22,10 @@ typedef struct rt_dispatch {
     rt_pipeline *pipeline;
     rt_span bindings[DSVK_MAX_BINDINGS]; /* binding i = bindings[i] */
     uint32_t n_bindings;
+    /* With a buffer: bound at DSVK_UNIFORM_BINDING as a uniform buffer
+     * (read only; offset a multiple of minUniformBufferOffsetAlignment,
+     * size at most maxUniformBufferRange). */
+    rt_span uniform;
     const void *push;   /* push constants, copied at record time */
     uint32_t push_size; /* <= DSVK_PUSH_CONSTANT_BYTES */
     uint32_t groups[3];

@@ -4,7 +4,8 @@
 
 #include <string.h>
 
-/* `wide`: the type is in DSVK_WIDE_WEIGHT_TYPES (shaders/shaders.cmake).
+/* `wide_cols`: the columns of weights.glsl's weight_dot_wide for the types
+ * in DSVK_WIDE_WEIGHT_TYPES (shaders/shaders.cmake), 0 for the others.
  * Q6_K's 210-byte GGUF blocks are padded to 224 bytes on the device: 14
  * whole 16-byte words, so its rows can take the wide kernels, and its
  * fields are aligned words everywhere. Its unaligned reads had made it the
@@ -12,17 +13,17 @@
  * Q4_K one of the same shape); 6.7 % more memory for those tensors buys
  * that back. */
 static const op_weight_type weight_types[] = {
-    {DSVK_TYPE_F32, "f32", 1, 4, 4, false},
-    {DSVK_TYPE_F16, "f16", 1, 2, 2, false},
-    {DSVK_TYPE_BF16, "bf16", 1, 2, 2, false},
-    {DSVK_TYPE_Q8_0, "q8_0", 32, 34, 34, true},
-    {DSVK_TYPE_Q4_0, "q4_0", 32, 18, 18, false},
-    {DSVK_TYPE_Q4_1, "q4_1", 32, 20, 20, false},
-    {DSVK_TYPE_Q5_0, "q5_0", 32, 22, 22, false},
-    {DSVK_TYPE_Q5_1, "q5_1", 32, 24, 24, false},
-    {DSVK_TYPE_Q4_K, "q4_k", 256, 144, 144, true},
-    {DSVK_TYPE_Q5_K, "q5_k", 256, 176, 176, true},
-    {DSVK_TYPE_Q6_K, "q6_k", 256, 224, 210, true},
+    {DSVK_TYPE_F32, "f32", 1, 4, 4, 32},
+    {DSVK_TYPE_F16, "f16", 1, 2, 2, 32},
+    {DSVK_TYPE_BF16, "bf16", 1, 2, 2, 32},
+    {DSVK_TYPE_Q8_0, "q8_0", 32, 34, 34, 256},
+    {DSVK_TYPE_Q4_0, "q4_0", 32, 18, 18, 0},
+    {DSVK_TYPE_Q4_1, "q4_1", 32, 20, 20, 0},
+    {DSVK_TYPE_Q5_0, "q5_0", 32, 22, 22, 0},
+    {DSVK_TYPE_Q5_1, "q5_1", 32, 24, 24, 0},
+    {DSVK_TYPE_Q4_K, "q4_k", 256, 144, 144, 256},
+    {DSVK_TYPE_Q5_K, "q5_k", 256, 176, 176, 256},
+    {DSVK_TYPE_Q6_K, "q6_k", 256, 224, 210, 256},
 };
 
 const op_weight_type *op_weight_type_find(uint32_t type)

@@ -13,14 +13,22 @@
  * workgroup as one SIMD loop on one thread, where barriers switch
  * coroutines and shared memory is scalar, so a reduction costs more than
  * the product of a short row. Its loop makes cols / 4 + 3 iterations
- * (cols / 32 for the types with weight_dot32, cols / 256 in the wide
- * kernels); inner loops are unrolled. The launcher gives it rows of at
+ * (cols / 32 for the types with weight_dot32, cols / WEIGHT_WIDE_COLS in
+ * the wide kernels); inner loops are unrolled. The launcher gives it rows of at
  * most DSVK_CPU_PRODUCT_MAX_COLS, far below lavapipe's 65,535 iterations
  * per invocation.
  *
- * Wide kernels (WIDE_ROWS, CPU class, types with weight_dot256): rows of
- * whole 256-element groups on 16-byte boundaries and x likewise, read in
- * 16-byte words only (runtime/op_launch.c, op_wide_rows, checks).
+ * Wide kernels (WIDE_ROWS, CPU class, types with weight_dot_wide): rows of
+ * whole WEIGHT_WIDE_COLS-element groups on 16-byte boundaries and x
+ * likewise, read in 16-byte words only (runtime/op_launch.c, op_wide_rows,
+ * checks).
+ *
+ * With X_UNIFORM (CPU class) x comes from the uniform binding, which the
+ * launcher points at the x binding's range where it fits: every invocation
+ * of a workgroup reads the same x, and lavapipe loads such an element of a
+ * uniform buffer once for all lanes, where a storage buffer's costs a
+ * bounds-checked load per lane. Measured on lavapipe (32000 x 1024 matvec),
+ * x's loads were 40 % of the wide kernels' time.
  *
  * Use: define PRODUCT_ROWS, declare x[] and include weights.glsl first.
  *   product_first_row(group): the first of this invocation's rows
@@ -28,13 +36,54 @@
  *   product_writer(): whether this invocation stores the results */
 #ifdef CPU_KERNELS
 const uint PRODUCT_GROUP_ROWS = PRODUCT_ROWS * WORKGROUP_SIZE;
-#ifdef WIDE_ROWS
+#ifdef X_UNIFORM
+/* The x binding's range as a uniform buffer: as many vec4s as the device's
+ * uniform range holds (runtime/op_launch.c sets the constant). */
+layout(constant_id = DSVK_SPEC_FIRST_OP) const uint X_UNIFORM_QUADS = 1024;
+layout(binding = DSVK_UNIFORM_BINDING) uniform XUniform
+{
+    vec4 x_uniform[X_UNIFORM_QUADS];
+};
+#elif defined(WIDE_ROWS)
 /* The x binding again, for 16-byte reads (wide rows need x_row % 4 == 0). */
 layout(binding = 1) readonly buffer XQuads { vec4 x_quads[]; };
 #endif
 #else
 #include "reduce.glsl"
 const uint PRODUCT_GROUP_ROWS = PRODUCT_ROWS;
+#endif
+
+/* x[i .. i+3], from the uniform binding where there is one. */
+vec4 x_at4(uint i)
+{
+#ifdef X_UNIFORM
+    return vec4(x_uniform[i / 4u][i % 4u], x_uniform[(i + 1u) / 4u][(i + 1u) % 4u],
+                x_uniform[(i + 2u) / 4u][(i + 2u) % 4u],
+                x_uniform[(i + 3u) / 4u][(i + 3u) % 4u]);
+#else
+    return vec4(x[i], x[i + 1u], x[i + 2u], x[i + 3u]);
+#endif
+}
+
+float x_at(uint i)
+{
+#ifdef X_UNIFORM
+    return x_uniform[i / 4u][i % 4u];
+#else
+    return x[i];
+#endif
+}
+
+#ifdef WIDE_ROWS
+/* The 16-byte word q of x (x_row % 4 == 0 in the wide kernels). */
+vec4 x_quad(uint q)
+{
+#ifdef X_UNIFORM
+    return x_uniform[q];
+#else
+    return x_quads[q];
+#endif
+}
 #endif
 
 uint product_first_row(uint group)
@@ -62,15 +111,15 @@ void product_dot(uint row_byte[PRODUCT_ROWS], bool present[PRODUCT_ROWS],
     [[unroll]] for (uint i = 0u; i < PRODUCT_ROWS; i++)
         acc[i] = 0.0;
 #if defined(CPU_KERNELS) && defined(WIDE_ROWS)
-    /* Rows of whole 256-element groups on 16-byte boundaries, x too (the
-     * launcher checks): 16-byte reads only. */
-    for (uint c = 0u; c < cols; c += 256u) {
-        vec4 xv[64];
-        [[unroll]] for (uint k = 0u; k < 64u; k++)
-            xv[k] = x_quads[(x_row + c) / 4u + k];
+    /* Rows of whole groups on 16-byte boundaries, x too (the launcher
+     * checks): 16-byte reads only. */
+    for (uint c = 0u; c < cols; c += WEIGHT_WIDE_COLS) {
+        vec4 xv[WEIGHT_WIDE_COLS / 4u];
+        [[unroll]] for (uint k = 0u; k < WEIGHT_WIDE_COLS / 4u; k++)
+            xv[k] = x_quad((x_row + c) / 4u + k);
         [[unroll]] for (uint i = 0u; i < PRODUCT_ROWS; i++)
             if (present[i])
-                acc[i] += weight_dot256(
+                acc[i] += weight_dot_wide(
                     (row_byte[i] + c / WEIGHT_BLOCK * WEIGHT_BLOCK_BYTES) / 16u,
                     xv);
     }
@@ -79,10 +128,8 @@ void product_dot(uint row_byte[PRODUCT_ROWS], bool present[PRODUCT_ROWS],
      * their rows a block at a time: block types have whole blocks. */
     for (uint c = 0u; c < cols; c += 32u) {
         vec4 xv[8];
-        [[unroll]] for (uint k = 0u; k < 8u; k++) {
-            uint xc = x_row + c + 4u * k;
-            xv[k] = vec4(x[xc], x[xc + 1u], x[xc + 2u], x[xc + 3u]);
-        }
+        [[unroll]] for (uint k = 0u; k < 8u; k++)
+            xv[k] = x_at4(x_row + c + 4u * k);
         [[unroll]] for (uint i = 0u; i < PRODUCT_ROWS; i++)
             if (present[i])
                 acc[i] += weight_dot32(row_byte[i], c, xv);
@@ -95,8 +142,7 @@ void product_dot(uint row_byte[PRODUCT_ROWS], bool present[PRODUCT_ROWS],
 #endif
     uint full = cols & ~3u; /* columns read four at a time */
     for (uint c = first * 4u; c < full; c += step * 4u) {
-        uint xc = x_row + c;
-        vec4 xv = vec4(x[xc], x[xc + 1u], x[xc + 2u], x[xc + 3u]);
+        vec4 xv = x_at4(x_row + c);
         [[unroll]] for (uint i = 0u; i < PRODUCT_ROWS; i++)
             if (present[i])
                 acc[i] += dot(weight_get4(row_byte[i], c), xv);
@@ -106,7 +152,7 @@ void product_dot(uint row_byte[PRODUCT_ROWS], bool present[PRODUCT_ROWS],
     for (uint c = full + first; c < cols; c += step)
         [[unroll]] for (uint i = 0u; i < PRODUCT_ROWS; i++)
             if (present[i])
-                acc[i] += weight_get(row_byte[i], c) * x[x_row + c];
+                acc[i] += weight_get(row_byte[i], c) * x_at(x_row + c);
 #endif
 #ifndef CPU_KERNELS
     [[unroll]] for (uint i = 0u; i < PRODUCT_ROWS; i++)

@@ -7,10 +7,10 @@ set(DSVK_SHADER_TABLE)
 # Every weight type weights.glsl decodes: each weight-reading shader gets
 # one module per type, and the tables iterate this one list.
 set(DSVK_WEIGHT_TYPES f32 f16 bf16 q8_0 q4_0 q4_1 q5_0 q5_1 q4_k q5_k q6_k)
-# The types with a 256-element decode in 16-byte reads (weight_dot256): their
+# The types with a decode in 16-byte reads (weight_dot_wide): their
 # CPU-class matrix-vector products get a _cpu_wide module too, used where
-# rows and x are 16-byte aligned (runtime/op_launch.c; op_weight_type.wide in runtime/weight_layout.c).
-set(DSVK_WIDE_WEIGHT_TYPES q8_0 q4_k q5_k q6_k)
+# rows and x are 16-byte aligned (runtime/op_launch.c; op_weight_type.wide_cols in runtime/weight_layout.c).
+set(DSVK_WIDE_WEIGHT_TYPES f32 f16 bf16 q8_0 q4_k q5_k q6_k)
 file(GLOB DSVK_SHADER_TABLE_FILES CONFIGURE_DEPENDS
      ${CMAKE_CURRENT_SOURCE_DIR}/shaders/table_*.cmake)
 foreach(table IN LISTS DSVK_SHADER_TABLE_FILES)

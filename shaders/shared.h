@@ -21,6 +21,9 @@
  * DSVK_PUSH_CONSTANT_BYTES (the minimum every Vulkan device guarantees). */
 #define DSVK_MAX_BINDINGS 8
 #define DSVK_PUSH_CONSTANT_BYTES 128
+/* ... and one uniform buffer after them, for a small input that every
+ * invocation reads alike (runtime/recorder.h, rt_dispatch.uniform). */
+#define DSVK_UNIFORM_BINDING DSVK_MAX_BINDINGS
 
 /* Specialization constant ids shared by every shader. Op-specific constants
  * start at DSVK_SPEC_FIRST_OP. */

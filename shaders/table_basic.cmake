@@ -10,6 +10,7 @@ foreach(type IN LISTS DSVK_WEIGHT_TYPES)
     "matvec_${type} matvec.comp WEIGHT_TYPE=DSVK_TYPE_${TYPE}"
     "matvec_${type}_subgroup matvec.comp WEIGHT_TYPE=DSVK_TYPE_${TYPE} SUBGROUP_ARITHMETIC=1"
     "matvec_${type}_cpu matvec.comp WEIGHT_TYPE=DSVK_TYPE_${TYPE} CPU_KERNELS=1"
+    "matvec_${type}_cpu_ubo matvec.comp WEIGHT_TYPE=DSVK_TYPE_${TYPE} CPU_KERNELS=1 X_UNIFORM=1"
     "matmul_${type} matmul.comp WEIGHT_TYPE=DSVK_TYPE_${TYPE}"
     "gather_rows_${type} gather_rows.comp WEIGHT_TYPE=DSVK_TYPE_${TYPE}")
 endforeach()
@@ -17,7 +18,8 @@ endforeach()
 foreach(type IN LISTS DSVK_WIDE_WEIGHT_TYPES)
   string(TOUPPER ${type} TYPE)
   list(APPEND DSVK_SHADER_TABLE
-    "matvec_${type}_cpu_wide matvec.comp WEIGHT_TYPE=DSVK_TYPE_${TYPE} CPU_KERNELS=1 WIDE_ROWS=1")
+    "matvec_${type}_cpu_wide matvec.comp WEIGHT_TYPE=DSVK_TYPE_${TYPE} CPU_KERNELS=1 WIDE_ROWS=1"
+    "matvec_${type}_cpu_wide_ubo matvec.comp WEIGHT_TYPE=DSVK_TYPE_${TYPE} CPU_KERNELS=1 WIDE_ROWS=1 X_UNIFORM=1")
 endforeach()
 
 foreach(op rms_norm softmax argmax)

@@ -9,13 +9,15 @@ foreach(type IN LISTS DSVK_WEIGHT_TYPES)
     "moe_indexed_matvec_${type} moe_indexed_matvec.comp WEIGHT_TYPE=DSVK_TYPE_${TYPE}"
     "moe_indexed_matvec_${type}_subgroup moe_indexed_matvec.comp WEIGHT_TYPE=DSVK_TYPE_${TYPE} SUBGROUP_ARITHMETIC=1"
     "moe_indexed_matvec_${type}_cpu moe_indexed_matvec.comp WEIGHT_TYPE=DSVK_TYPE_${TYPE} CPU_KERNELS=1"
+    "moe_indexed_matvec_${type}_cpu_ubo moe_indexed_matvec.comp WEIGHT_TYPE=DSVK_TYPE_${TYPE} CPU_KERNELS=1 X_UNIFORM=1"
     "moe_indexed_matmul_${type} moe_indexed_matmul.comp WEIGHT_TYPE=DSVK_TYPE_${TYPE}")
 endforeach()
 
 foreach(type IN LISTS DSVK_WIDE_WEIGHT_TYPES)
   string(TOUPPER ${type} TYPE)
   list(APPEND DSVK_SHADER_TABLE
-    "moe_indexed_matvec_${type}_cpu_wide moe_indexed_matvec.comp WEIGHT_TYPE=DSVK_TYPE_${TYPE} CPU_KERNELS=1 WIDE_ROWS=1")
+    "moe_indexed_matvec_${type}_cpu_wide moe_indexed_matvec.comp WEIGHT_TYPE=DSVK_TYPE_${TYPE} CPU_KERNELS=1 WIDE_ROWS=1"
+    "moe_indexed_matvec_${type}_cpu_wide_ubo moe_indexed_matvec.comp WEIGHT_TYPE=DSVK_TYPE_${TYPE} CPU_KERNELS=1 WIDE_ROWS=1 X_UNIFORM=1")
 endforeach()
 
 list(APPEND DSVK_SHADER_TABLE

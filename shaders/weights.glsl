@@ -29,11 +29,13 @@
  *                       elements col .. col+31 dotted with xv (x[col + 4k
  *                       + j] in xv[k][j]); needs col % 32 == 0 and col + 32
  *                       <= the row's length
- * and, for 256 elements in 16-byte reads (the type defines WEIGHT_DOT256;
- * the shader declares the weights again as uvec4 WEIGHT_QUADS[]):
- *   float weight_dot256(uint quad, vec4 xv[64])
- *                       the 256 elements starting at 16-byte word `quad`
- *                       dotted with xv; needs a 16-byte aligned start
+ * and, for a group of WEIGHT_WIDE_COLS elements (32 for F32, F16 and
+ * BF16, 256 for Q8_0 and the K-quants) in 16-byte reads (the type defines
+ * WEIGHT_WIDE_COLS where the shader declares the weights again as uvec4
+ * WEIGHT_QUADS[]):
+ *   float weight_dot_wide(uint quad, vec4 xv[WEIGHT_WIDE_COLS / 4])
+ *                       the group starting at 16-byte word `quad` dotted
+ *                       with xv; needs a 16-byte aligned start
  *
  * `row` is a byte offset: a multiple of 4 for F32 and for the types whose
  * blocks are whole 32-bit words (Q4_1 20 bytes, Q5_1 24, Q4_K 144, Q5_K
@@ -100,6 +102,17 @@ vec4 weight_get4(uint row, uint col)
                                  WEIGHT_WORDS[word + 3u]));
 }
 
+#ifdef WEIGHT_QUADS
+#define WEIGHT_WIDE_COLS 32u
+float weight_dot_wide(uint quad, vec4 xv[8])
+{
+    float sum = 0.0;
+    [[unroll]] for (uint i = 0u; i < 8u; i++)
+        sum += dot(uintBitsToFloat(WEIGHT_QUADS[quad + i]), xv[i]);
+    return sum;
+}
+#endif
+
 #elif WEIGHT_TYPE == DSVK_TYPE_F16
 
 #define WEIGHT_BLOCK 1u
@@ -116,6 +129,21 @@ vec4 weight_get4(uint row, uint col)
     return vec4(unpackHalf2x16(weight_bytes4(byte)),
                 unpackHalf2x16(weight_bytes4(byte + 4u)));
 }
+
+#ifdef WEIGHT_QUADS
+#define WEIGHT_WIDE_COLS 32u
+float weight_dot_wide(uint quad, vec4 xv[8])
+{
+    float sum = 0.0;
+    [[unroll]] for (uint i = 0u; i < 4u; i++) {
+        uvec4 v = WEIGHT_QUADS[quad + i];
+        sum += dot(vec4(unpackHalf2x16(v.x), unpackHalf2x16(v.y)), xv[2u * i]) +
+               dot(vec4(unpackHalf2x16(v.z), unpackHalf2x16(v.w)),
+                   xv[2u * i + 1u]);
+    }
+    return sum;
+}
+#endif
 
 #elif WEIGHT_TYPE == DSVK_TYPE_BF16
 
@@ -136,6 +164,24 @@ vec4 weight_get4(uint row, uint col)
     return uintBitsToFloat(uvec4(lo << 16, lo & 0xffff0000u, hi << 16,
                                  hi & 0xffff0000u));
 }
+
+#ifdef WEIGHT_QUADS
+#define WEIGHT_WIDE_COLS 32u
+float weight_dot_wide(uint quad, vec4 xv[8])
+{
+    float sum = 0.0;
+    [[unroll]] for (uint i = 0u; i < 4u; i++) {
+        uvec4 v = WEIGHT_QUADS[quad + i];
+        sum += dot(uintBitsToFloat(uvec4(v.x << 16, v.x & 0xffff0000u,
+                                         v.y << 16, v.y & 0xffff0000u)),
+                   xv[2u * i]) +
+               dot(uintBitsToFloat(uvec4(v.z << 16, v.z & 0xffff0000u,
+                                         v.w << 16, v.w & 0xffff0000u)),
+                   xv[2u * i + 1u]);
+    }
+    return sum;
+}
+#endif
 
 #elif WEIGHT_TYPE == DSVK_TYPE_Q8_0
 
@@ -167,8 +213,8 @@ vec4 weight_get4(uint row, uint col)
  * half), for odd b in the middle of one (scale in the high half, quants
  * from the next word). The unrolled loops make every index a constant, so
  * the words stay in registers. */
-#define WEIGHT_DOT256
-float weight_dot256(uint quad, vec4 xv[64])
+#define WEIGHT_WIDE_COLS 256u
+float weight_dot_wide(uint quad, vec4 xv[64])
 {
     uint w[68];
     [[unroll]] for (uint i = 0u; i < 17u; i++) {
@@ -358,8 +404,8 @@ float weight_get(uint row, uint col)
 /* A super-block (9 or 11 16-byte reads) with each sub-block's scale and min
  * decoded once: sum_i (d sc q_i - dmin mn) x_i = d sc sum q_i x_i - dmin mn
  * sum x_i, the factoring llama.cpp uses too. */
-#define WEIGHT_DOT256
-float weight_dot256(uint quad, vec4 xv[64])
+#define WEIGHT_WIDE_COLS 256u
+float weight_dot_wide(uint quad, vec4 xv[64])
 {
     const uint n_words = WEIGHT_BLOCK_BYTES / 4u;
     uint w[n_words];
@@ -455,8 +501,8 @@ float weight_get(uint row, uint col)
 /* A super-block in 14 16-byte reads, each 16-element run's scale applied
  * once to its sum. q - 32 is the 6-bit field q ^ 32 read as signed, so one
  * sign-extending extract per element gives it. */
-#define WEIGHT_DOT256
-float weight_dot256(uint quad, vec4 xv[64])
+#define WEIGHT_WIDE_COLS 256u
+float weight_dot_wide(uint quad, vec4 xv[64])
 {
     uint w[56];
     [[unroll]] for (uint i = 0u; i < 14u; i++) {

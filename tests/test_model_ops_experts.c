@@ -36,7 +36,7 @@ typedef struct expert_case {
     uint64_t max_binding_range;
     /* Rows of whole 256-element groups on 16-byte boundaries and x aligned
      * alike: what the CPU-class wide kernels take (shaders/weights.glsl's
-     * weight_dot256). Otherwise rows and x are as unaligned as allowed. */
+     * weight_dot_wide). Otherwise rows and x are as unaligned as allowed. */
     bool aligned;
     /* gate and up (and the shared experts' gate and up, and both downs) in
      * one buffer, as model loading places them: the per-token path runs
@@ -293,8 +293,9 @@ static void test_table(ops_fixture *f)
                                  true, 0, false, true, true});
     /* Decode with aligned rows: the wide types take the wide kernels on CPU
      * drivers. */
-    static const uint32_t wide_types[] = {DSVK_TYPE_Q8_0, DSVK_TYPE_Q4_K,
-                                          DSVK_TYPE_Q5_K, DSVK_TYPE_Q6_K};
+    static const uint32_t wide_types[] = {DSVK_TYPE_F16, DSVK_TYPE_Q8_0,
+                                          DSVK_TYPE_Q4_K, DSVK_TYPE_Q5_K,
+                                          DSVK_TYPE_Q6_K};
     for (size_t t = 0; t < sizeof wide_types / sizeof wide_types[0]; t++)
         for (uint32_t tokens = 1; tokens <= 2; tokens++)
             for (int paired = 0; paired < 2; paired++)

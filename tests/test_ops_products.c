@@ -77,7 +77,7 @@ typedef struct product_case {
     uint64_t lead;
     /* x from the start of its buffer with a stride of cols + 4, so that a
      * product may read it in 16-byte words (the CPU-class wide kernels,
-     * shaders/weights.glsl's weight_dot256); else one float in with a
+     * shaders/weights.glsl's weight_dot_wide); else one float in with a
      * stride of cols + 3. */
     bool aligned_x;
 } product_case;
@@ -272,22 +272,28 @@ static void test_long_rows(ops_fixture *f)
 }
 
 /* Aligned rows and x: the wide types (shaders.cmake's
- * DSVK_WIDE_WEIGHT_TYPES) take the wide kernels on CPU drivers; a weight
- * off a 16-byte boundary by as little as the type allows must fall back to
- * the narrow ones. */
+ * DSVK_WIDE_WEIGHT_TYPES) take the wide kernels on CPU drivers, with x of
+ * one or two rows in a uniform buffer (the _ubo kernels; test_long_rows'
+ * 32768-column x is past any uniform range and takes the storage-buffer
+ * one); a weight off a 16-byte boundary by as little as the type allows
+ * must fall back to the narrow ones. */
 static void test_aligned(ops_fixture *f)
 {
+    /* The float types' groups are 32 wide: 96 columns are 3 of them. */
     static const struct {
         uint32_t type;
         uint64_t off_lead;
-    } wide[] = {{DSVK_TYPE_Q8_0, 2},
-                {DSVK_TYPE_Q4_K, 4},
-                {DSVK_TYPE_Q5_K, 4},
-                {DSVK_TYPE_Q6_K, 4}};
+        uint32_t cols[2];
+    } wide[] = {
+        {DSVK_TYPE_F32, 4, {96, 768}},   {DSVK_TYPE_F16, 2, {96, 768}},
+        {DSVK_TYPE_BF16, 2, {96, 256}},  {DSVK_TYPE_Q8_0, 2, {256, 768}},
+        {DSVK_TYPE_Q4_K, 4, {256, 768}}, {DSVK_TYPE_Q5_K, 4, {256, 768}},
+        {DSVK_TYPE_Q6_K, 4, {256, 768}}};
     for (size_t t = 0; t < sizeof wide / sizeof wide[0]; t++)
         for (int r = 0; r < 4; r++)
-            for (uint32_t cols = 256; cols <= 768; cols += 512)
-                for (uint32_t tokens = 1; tokens <= 2; tokens++)
+            for (int n = 0; n < 2; n++)
+                for (uint32_t tokens = 1, cols = wide[t].cols[n]; tokens <= 2;
+                     tokens++)
                     for (int off = 0; off < 2; off++) {
                         product_case c = {wide[t].type,
                                           product_rows[r],
