@@ -112,6 +112,7 @@ static void apply_baseline(rt_caps *caps)
     caps->unified_memory = false;
 
     caps->shader_float16 = false;
+    caps->shader_int64 = false;
     caps->shader_int8 = false;
     caps->storage_16bit = false;
     caps->storage_8bit = false;
@@ -254,6 +255,7 @@ bool rt_caps_probe(VkPhysicalDevice physical, const rt_device_desc *desc,
     probe_memory(physical, caps);
 
     caps->shader_float16 = features12.shaderFloat16;
+    caps->shader_int64 = features.features.shaderInt64;
     caps->shader_int8 = features12.shaderInt8;
     caps->storage_16bit = features11.storageBuffer16BitAccess;
     caps->storage_8bit = features12.storageBuffer8BitAccess;

@@ -377,7 +377,8 @@ static dsvk_status create_logical_device(rt_device *dev)
         .storageBuffer16BitAccess = caps->storage_16bit};
     VkPhysicalDeviceFeatures2 features = {
         .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2,
-        .pNext = &features11};
+        .pNext = &features11,
+        .features = {.shaderInt64 = caps->shader_int64}};
 
     float priority = 1.0f;
     VkDeviceQueueCreateInfo queue = {

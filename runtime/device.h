@@ -99,6 +99,7 @@ typedef struct rt_caps {
     bool unified_memory; /* device-local memory is host-visible */
 
     bool shader_float16;
+    bool shader_int64;
     bool shader_int8;
     bool storage_16bit;
     bool storage_8bit;

@@ -185,10 +185,10 @@ bool op_wide_rows(const rt_ops *ops, const op_weight_type *type,
                   const rt_weight *w, uint64_t weight_offset, dsvk_view x,
                   uint32_t x_rows)
 {
-    return type->wide_cols && w->cols % type->wide_cols == 0 &&
-           w->row_bytes % 16 == 0 && weight_offset % 16 == 0 &&
-           op_binding_alignment(ops) % 16 == 0 && x.base % 4 == 0 &&
-           (x_rows == 1 || x.stride % 4 == 0);
+    return rt_device_caps(ops->dev)->shader_int64 && type->wide_cols &&
+           w->cols % type->wide_cols == 0 && w->row_bytes % 16 == 0 &&
+           weight_offset % 16 == 0 && op_binding_alignment(ops) % 16 == 0 &&
+           x.base % 4 == 0 && (x_rows == 1 || x.stride % 4 == 0);
 }
 
 /* The vec4s of x a _ubo shader's uniform block holds (its specialization

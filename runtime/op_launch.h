@@ -53,9 +53,10 @@ dsvk_status op_matvec_shape_for(const rt_ops *ops, const char *name,
                                 const rt_span *x_span, op_matvec_shape *out);
 
 /* Whether a CPU-class product may read w in 16-byte words (the _cpu_wide
- * shaders): a wide type, rows of whole wide_cols-element groups starting on
- * 16-byte boundaries from weight_offset (the first byte of w's buffer the
- * product binds), and x (as bound, x_rows rows) 16-byte aligned too. */
+ * shaders, which need shaderInt64): a wide type, rows of whole
+ * wide_cols-element groups starting on 16-byte boundaries from weight_offset
+ * (the first byte of w's buffer the product binds), and x (as bound, x_rows
+ * rows) 16-byte aligned too. */
 bool op_wide_rows(const rt_ops *ops, const op_weight_type *type,
                   const rt_weight *w, uint64_t weight_offset, dsvk_view x,
                   uint32_t x_rows);

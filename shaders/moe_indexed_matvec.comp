@@ -26,7 +26,10 @@ layout(binding = 4) readonly buffer RouteWeights { float route_weights[]; };
 
 #define WEIGHT_WORDS weight_words
 #ifdef WIDE_ROWS
-layout(binding = 0) readonly buffer WeightQuads { uvec4 weight_quads[]; };
+/* The weights again as 16-byte words of two 64-bit halves (weights.glsl's
+ * weight_quad says why). */
+#extension GL_ARB_gpu_shader_int64 : require
+layout(binding = 0) readonly buffer WeightQuads { u64vec2 weight_quads[]; };
 #define WEIGHT_QUADS weight_quads
 #endif
 #include "weights.glsl"
