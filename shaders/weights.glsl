@@ -84,6 +84,17 @@ uvec4 weight_quad(uint q)
     u64vec2 v = WEIGHT_QUADS[q];
     return uvec4(unpackUint2x32(v.x), unpackUint2x32(v.y));
 }
+
+/* The n 16-byte words from `quad` on into the uint array w, unrolled so
+ * that every index is a constant and w stays in registers. */
+#define WEIGHT_LOAD_QUADS(w, quad, n)                                          \
+    [[unroll]] for (uint i_ = 0u; i_ < (n); i_++) {                            \
+        uvec4 v_ = weight_quad((quad) + i_);                                   \
+        w[4u * i_] = v_.x;                                                     \
+        w[4u * i_ + 1u] = v_.y;                                                \
+        w[4u * i_ + 2u] = v_.z;                                                \
+        w[4u * i_ + 3u] = v_.w;                                                \
+    }
 #endif
 
 /* The 16 bits at a 2-byte aligned offset, in the low half. */
@@ -230,13 +241,7 @@ vec4 weight_get4(uint row, uint col)
 float weight_dot_wide(uint quad, vec4 xv[64])
 {
     uint w[68];
-    [[unroll]] for (uint i = 0u; i < 17u; i++) {
-        uvec4 v = weight_quad(quad + i);
-        w[4u * i] = v.x;
-        w[4u * i + 1u] = v.y;
-        w[4u * i + 2u] = v.z;
-        w[4u * i + 3u] = v.w;
-    }
+    WEIGHT_LOAD_QUADS(w, quad, 17u);
     float total = 0.0;
     [[unroll]] for (uint b = 0u; b < 8u; b++) {
         const uint start = 17u * b / 2u;
@@ -422,13 +427,7 @@ float weight_dot_wide(uint quad, vec4 xv[64])
 {
     const uint n_words = WEIGHT_BLOCK_BYTES / 4u;
     uint w[n_words];
-    [[unroll]] for (uint i = 0u; i < n_words / 4u; i++) {
-        uvec4 v = weight_quad(quad + i);
-        w[4u * i] = v.x;
-        w[4u * i + 1u] = v.y;
-        w[4u * i + 2u] = v.z;
-        w[4u * i + 3u] = v.w;
-    }
+    WEIGHT_LOAD_QUADS(w, quad, n_words / 4u);
     float scaled = 0.0, offset = 0.0;
     [[unroll]] for (uint s = 0u; s < 8u; s++) {
         uint scale, min;
@@ -518,13 +517,7 @@ float weight_get(uint row, uint col)
 float weight_dot_wide(uint quad, vec4 xv[64])
 {
     uint w[56];
-    [[unroll]] for (uint i = 0u; i < 14u; i++) {
-        uvec4 v = weight_quad(quad + i);
-        w[4u * i] = v.x;
-        w[4u * i + 1u] = v.y;
-        w[4u * i + 2u] = v.z;
-        w[4u * i + 3u] = v.w;
-    }
+    WEIGHT_LOAD_QUADS(w, quad, 14u);
     float total = 0.0;
     [[unroll]] for (uint s = 0u; s < 16u; s++) {
         const uint half_ = s / 8u, quarter = s % 8u / 2u, run = s % 2u;
