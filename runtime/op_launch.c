@@ -169,6 +169,19 @@ dsvk_status op_check_same_shape(const rt_ops *ops, const char *op, rt_view a,
                    b.rows, b.cols);
 }
 
+/* The pipeline of shader `full` with the shared constants (workgroup and
+ * subgroup size), then op_constant at DSVK_SPEC_FIRST_OP when given. */
+static dsvk_status pipeline_with(const rt_ops *ops, const char *full,
+                                 uint32_t workgroup_size,
+                                 const uint32_t *op_constant, rt_pipeline **out)
+{
+    const rt_caps *caps = rt_device_caps(ops->dev);
+    const uint32_t spec[3] = {workgroup_size,
+                              caps->subgroup_size ? caps->subgroup_size : 1,
+                              op_constant ? *op_constant : 0};
+    return rt_pipeline_get(ops->dev, full, spec, op_constant ? 3 : 2, out);
+}
+
 dsvk_status op_pipeline(const rt_ops *ops, const char *name, bool reducing,
                         uint32_t workgroup_size, rt_pipeline **out)
 {
@@ -176,9 +189,7 @@ dsvk_status op_pipeline(const rt_ops *ops, const char *name, bool reducing,
     char full[64];
     snprintf(full, sizeof full, "%s%s", name,
              reducing && caps->subgroup_arithmetic ? "_subgroup" : "");
-    uint32_t subgroup_size = caps->subgroup_size ? caps->subgroup_size : 1;
-    const uint32_t spec[2] = {workgroup_size, subgroup_size};
-    return rt_pipeline_get(ops->dev, full, spec, 2, out);
+    return pipeline_with(ops, full, workgroup_size, NULL, out);
 }
 
 bool op_wide_rows(const rt_ops *ops, const op_weight_type *type,
@@ -226,17 +237,16 @@ dsvk_status op_matvec_shape_for(const rt_ops *ops, const char *name,
     out->group_rows =
         cpu ? DSVK_CPU_PRODUCT_ROWS * DSVK_CPU_PRODUCT_WORKGROUP : gpu_rows;
     out->uniform_x = (rt_span){0};
-    if (!uniform)
-        return op_pipeline(ops, full, !cpu,
-                           cpu ? DSVK_CPU_PRODUCT_WORKGROUP
-                               : OP_MATVEC_WORKGROUP,
+    if (!cpu)
+        return op_pipeline(ops, full, true, OP_MATVEC_WORKGROUP,
                            &out->pipeline);
-    out->uniform_x = *x_span;
-    out->uniform_x.written = false;
-    const uint32_t spec[3] = {DSVK_CPU_PRODUCT_WORKGROUP,
-                              caps->subgroup_size ? caps->subgroup_size : 1,
-                              uniform_x_quads(ops)};
-    return rt_pipeline_get(ops->dev, full, spec, 3, &out->pipeline);
+    const uint32_t quads = uniform_x_quads(ops);
+    if (uniform) {
+        out->uniform_x = *x_span;
+        out->uniform_x.written = false;
+    }
+    return pipeline_with(ops, full, DSVK_CPU_PRODUCT_WORKGROUP,
+                         uniform ? &quads : NULL, &out->pipeline);
 }
 
 dsvk_status op_grid(const rt_ops *ops, const char *op, uint64_t groups,
