@@ -66,14 +66,17 @@ static void bound_range(const rt_weight *w, uint32_t first, uint32_t n,
 
 /* Records the product over chunks of the stack, each binding the matrices
  * it covers at spans[0]; spans[1..n_spans-1] and the rest of params are
- * filled by the caller. Grid y is `slots` (head-indexed: per token and
- * head), grid x covers `rows` (at least w->rows). Weights bound with w
+ * filled by the caller. Grid y is `slots` (head-indexed: per tile of
+ * `tokens` tokens and head), grid x covers `rows` (at least w->rows);
+ * `tokens` (per invocation) is 1 but for the head-indexed products of
+ * prompts on CPU-class kernels. Weights bound with w
  * (the caller checked that one binding covers them all) allow no chunks.
  * When combining, the chunks after the first add to what the first
  * stored. */
 static dsvk_status record_chunks(const rt_ops *ops, const char *op,
                                  const rt_weight *w, const bound_weights *with,
-                                 bool tiled, rt_span *spans, uint32_t n_spans,
+                                 bool tiled, uint32_t tokens, rt_span *spans,
+                                 uint32_t n_spans,
                                  dsvk_indexed_product_params params,
                                  uint32_t slots, uint32_t rows)
 {
@@ -90,10 +93,11 @@ static dsvk_status record_chunks(const rt_ops *ops, const char *op,
                 wide_weight(ops, type, with->shared, shared_x, slots) &&
                 wide_weight(ops, type, with->shared_up, shared_x, slots);
     op_matvec_shape shape = {0};
-    status = tiled ? op_pipeline(ops, name, false,
-                                 DSVK_INDEXED_MATMUL_WORKGROUP, &shape.pipeline)
-                   : op_matvec_shape_for(ops, name, DSVK_INDEXED_MATVEC_ROWS,
-                                         w->cols, wide, &spans[1], &shape);
+    status =
+        tiled ? op_pipeline(ops, name, false, DSVK_INDEXED_MATMUL_WORKGROUP,
+                            &shape.pipeline)
+              : op_matvec_shape_for(ops, name, DSVK_INDEXED_MATVEC_ROWS,
+                                    w->cols, wide, tokens, &spans[1], &shape);
     const bool joined = with->up || with->shared || with->shared_up;
     uint32_t per_binding = w->count;
     if (status == DSVK_OK && !joined)
@@ -143,7 +147,9 @@ static dsvk_status record_chunks(const rt_ops *ops, const char *op,
             /* Head-indexed: one row per (token, bound head); expert-indexed:
              * every row (or token, combining), each finding out whether its
              * expert is bound. */
-            grid[1] = params.n_head ? params.tokens * n : slots;
+            grid[1] = params.n_head ? (params.tokens + shape.tokens - 1) /
+                                          shape.tokens * n
+                                    : slots;
             grid[2] = 1;
         }
         op_record_matvec(ops, &shape, spans, n_spans, &params, sizeof params,
@@ -152,16 +158,11 @@ static dsvk_status record_chunks(const rt_ops *ops, const char *op,
     return DSVK_OK;
 }
 
-dsvk_status indexed_heads(const rt_ops *ops, const char *op, const rt_weight *w,
-                          rt_view x, rt_view y, bool tiled)
+/* One dispatch (per chunk of the stack) of a head-indexed product. */
+static dsvk_status record_heads(const rt_ops *ops, const char *op,
+                                const rt_weight *w, rt_view x, rt_view y,
+                                bool tiled, uint32_t tokens)
 {
-    if (!w || x.cols != w->cols || y.cols != w->rows || x.rows != y.rows ||
-        x.rows % w->count)
-        return rt_fail(ops->dev, DSVK_ERROR_INVALID_ARGUMENT,
-                       "%s: head stack [%u][%u][%u] cannot take x %u x %u to "
-                       "y %u x %u",
-                       op, w ? w->count : 0, w ? w->rows : 0, w ? w->cols : 0,
-                       x.rows, x.cols, y.rows, y.cols);
     rt_span spans[5];
     dsvk_indexed_product_params params = {
         .n_head = w->count,
@@ -177,8 +178,38 @@ dsvk_status indexed_heads(const rt_ops *ops, const char *op, const rt_weight *w,
     /* The expert bindings are unused here but must hold a buffer. */
     spans[3] = spans[1];
     spans[4] = spans[1];
-    return record_chunks(ops, op, w, &(bound_weights){0}, tiled, spans, 5,
-                         params, params.tokens, w->rows);
+    return record_chunks(ops, op, w, &(bound_weights){0}, tiled, tokens, spans,
+                         5, params, params.tokens, w->rows);
+}
+
+dsvk_status indexed_heads(const rt_ops *ops, const char *op, const rt_weight *w,
+                          rt_view x, rt_view y, bool tiled)
+{
+    if (!w || x.cols != w->cols || y.cols != w->rows || x.rows != y.rows ||
+        x.rows % w->count)
+        return rt_fail(ops->dev, DSVK_ERROR_INVALID_ARGUMENT,
+                       "%s: head stack [%u][%u][%u] cannot take x %u x %u to "
+                       "y %u x %u",
+                       op, w ? w->count : 0, w ? w->rows : 0, w ? w->cols : 0,
+                       x.rows, x.cols, y.rows, y.cols);
+    if (!tiled || !op_cpu_product(ops, w->cols))
+        return record_heads(ops, op, w, x, y, tiled, 1);
+    /* A prompt on the CPU-class kernels: tiles of tokens per invocation,
+     * in dispatches of as many tokens (n_head rows each) as the uniform x
+     * holds. */
+    const uint32_t H = w->count, tokens = x.rows / H;
+    const uint32_t chunk =
+        op_uniform_x_tokens(ops, ((uint64_t)(H - 1) * x.stride + x.cols) * 4,
+                            (uint64_t)H * x.stride * 4, tokens);
+    dsvk_status status = DSVK_OK;
+    for (uint32_t first = 0; first < tokens && status == DSVK_OK;
+         first += chunk) {
+        uint32_t n = tokens - first < chunk ? tokens - first : chunk;
+        status = record_heads(ops, op, w, op_view_rows(x, first * H, n * H),
+                              op_view_rows(y, first * H, n * H), false,
+                              DSVK_CPU_PRODUCT_TOKENS);
+    }
+    return status;
 }
 
 /* Binds x, y and the expert ids (matvec) or span and list (matmul) of an
@@ -242,7 +273,7 @@ dsvk_status indexed_experts(const rt_ops *ops, const char *op,
     if (status != DSVK_OK)
         return status;
     const bool tiled = rows->span != NULL;
-    return record_chunks(ops, op, w, &(bound_weights){0}, tiled, spans, 5,
+    return record_chunks(ops, op, w, &(bound_weights){0}, tiled, 1, spans, 5,
                          params, tiled ? rows->n_tokens : rows->n_assign,
                          w->rows);
 }
@@ -311,8 +342,8 @@ dsvk_status indexed_experts_swiglu(const rt_ops *ops, const rt_weight *gate,
     }
     if (status != DSVK_OK)
         return status;
-    return record_chunks(ops, op, gate, &with, false, spans, 5, params, slots,
-                         grid_rows);
+    return record_chunks(ops, op, gate, &with, false, 1, spans, 5, params,
+                         slots, grid_rows);
 }
 
 dsvk_status indexed_experts_combine(const rt_ops *ops, const rt_weight *down,
@@ -353,6 +384,6 @@ dsvk_status indexed_experts_combine(const rt_ops *ops, const rt_weight *down,
                                false, &spans[4], &params.weights_base);
     if (status != DSVK_OK)
         return status;
-    return record_chunks(ops, op, down, &with, false, spans, 5, params,
+    return record_chunks(ops, op, down, &with, false, 1, spans, 5, params,
                          rows->n_tokens, down->rows);
 }

@@ -154,6 +154,13 @@ dsvk_status op_bind_views(const rt_ops *ops, const char *op, const char *what,
     return DSVK_OK;
 }
 
+rt_view op_view_rows(rt_view v, uint32_t first, uint32_t n)
+{
+    v.offset += (uint64_t)first * v.stride * 4;
+    v.rows = n;
+    return v;
+}
+
 uint64_t op_view_bytes(rt_view v)
 {
     return ((uint64_t)(v.rows - 1) * v.stride + v.cols) * 4;
@@ -169,17 +176,23 @@ dsvk_status op_check_same_shape(const rt_ops *ops, const char *op, rt_view a,
                    b.rows, b.cols);
 }
 
+/* The most op constants a launcher passes. */
+#define OP_MAX_CONSTANTS 2
+
 /* The pipeline of shader `full` with the shared constants (workgroup and
- * subgroup size), then op_constant at DSVK_SPEC_FIRST_OP when given. */
+ * subgroup size), then the n_op op constants from DSVK_SPEC_FIRST_OP on. */
 static dsvk_status pipeline_with(const rt_ops *ops, const char *full,
                                  uint32_t workgroup_size,
-                                 const uint32_t *op_constant, rt_pipeline **out)
+                                 const uint32_t *op_constants, uint32_t n_op,
+                                 rt_pipeline **out)
 {
     const rt_caps *caps = rt_device_caps(ops->dev);
-    const uint32_t spec[3] = {workgroup_size,
-                              caps->subgroup_size ? caps->subgroup_size : 1,
-                              op_constant ? *op_constant : 0};
-    return rt_pipeline_get(ops->dev, full, spec, op_constant ? 3 : 2, out);
+    uint32_t spec[2 + OP_MAX_CONSTANTS] = {
+        workgroup_size, caps->subgroup_size ? caps->subgroup_size : 1};
+    assert(n_op <= OP_MAX_CONSTANTS);
+    for (uint32_t i = 0; i < n_op; i++)
+        spec[2 + i] = op_constants[i];
+    return rt_pipeline_get(ops->dev, full, spec, 2 + n_op, out);
 }
 
 dsvk_status op_pipeline(const rt_ops *ops, const char *name, bool reducing,
@@ -189,7 +202,7 @@ dsvk_status op_pipeline(const rt_ops *ops, const char *name, bool reducing,
     char full[64];
     snprintf(full, sizeof full, "%s%s", name,
              reducing && caps->subgroup_arithmetic ? "_subgroup" : "");
-    return pipeline_with(ops, full, workgroup_size, NULL, out);
+    return pipeline_with(ops, full, workgroup_size, NULL, 0, out);
 }
 
 bool op_wide_rows(const rt_ops *ops, const op_weight_type *type,
@@ -221,12 +234,33 @@ static bool fits_uniform(const rt_ops *ops, const rt_span *span)
                0;
 }
 
+bool op_cpu_product(const rt_ops *ops, uint32_t cols)
+{
+    return rt_device_caps(ops->dev)->cpu_kernels &&
+           cols <= DSVK_CPU_PRODUCT_MAX_COLS;
+}
+
+uint32_t op_uniform_x_tokens(const rt_ops *ops, uint64_t first, uint64_t next,
+                             uint32_t tokens)
+{
+    uint64_t room = (uint64_t)uniform_x_quads(ops) * 16;
+    if (tokens <= 1 || first > room)
+        return 1;
+    uint64_t fit = 1 + (room - first) / next;
+    if (fit >= tokens)
+        return tokens;
+    /* Whole tiles of DSVK_CPU_PRODUCT_TOKENS where possible. */
+    if (fit > DSVK_CPU_PRODUCT_TOKENS)
+        fit -= fit % DSVK_CPU_PRODUCT_TOKENS;
+    return (uint32_t)fit;
+}
+
 dsvk_status op_matvec_shape_for(const rt_ops *ops, const char *name,
                                 uint32_t gpu_rows, uint32_t cols, bool wide,
-                                const rt_span *x_span, op_matvec_shape *out)
+                                uint32_t tokens, const rt_span *x_span,
+                                op_matvec_shape *out)
 {
-    const rt_caps *caps = rt_device_caps(ops->dev);
-    const bool cpu = caps->cpu_kernels && cols <= DSVK_CPU_PRODUCT_MAX_COLS;
+    const bool cpu = op_cpu_product(ops, cols);
     const bool uniform = cpu && fits_uniform(ops, x_span);
     char full[64];
     snprintf(full, sizeof full, "%s%s%s", name,
@@ -236,17 +270,21 @@ dsvk_status op_matvec_shape_for(const rt_ops *ops, const char *name,
              uniform ? "_ubo" : "");
     out->group_rows =
         cpu ? DSVK_CPU_PRODUCT_ROWS * DSVK_CPU_PRODUCT_WORKGROUP : gpu_rows;
+    out->tokens = cpu ? tokens : 1;
     out->uniform_x = (rt_span){0};
     if (!cpu)
         return op_pipeline(ops, full, true, OP_MATVEC_WORKGROUP,
                            &out->pipeline);
-    const uint32_t quads = uniform_x_quads(ops);
+    /* In DSVK_SPEC_X_UNIFORM_QUADS, DSVK_SPEC_PRODUCT_TOKENS order; the
+     * first is unused (and given as 0) without the uniform binding. */
+    const uint32_t constants[OP_MAX_CONSTANTS] = {
+        uniform ? uniform_x_quads(ops) : 0, tokens};
     if (uniform) {
         out->uniform_x = *x_span;
         out->uniform_x.written = false;
     }
-    return pipeline_with(ops, full, DSVK_CPU_PRODUCT_WORKGROUP,
-                         uniform ? &quads : NULL, &out->pipeline);
+    return pipeline_with(ops, full, DSVK_CPU_PRODUCT_WORKGROUP, constants,
+                         OP_MAX_CONSTANTS, &out->pipeline);
 }
 
 dsvk_status op_grid(const rt_ops *ops, const char *op, uint64_t groups,

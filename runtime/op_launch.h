@@ -17,14 +17,15 @@
 #define OP_MATVEC_WORKGROUP 64u
 
 /* How a matrix-vector product runs on this device (shaders/
- * product_rows.glsl): its pipeline, the weight rows one workgroup computes,
- * and the x binding's range again as a uniform buffer where the pipeline
- * reads x from one (buffer NULL otherwise). The device's kernel class
- * decides; rows longer than the CPU-class kernel takes use the GPU-class
- * one. */
+ * product_rows.glsl): its pipeline, the weight rows and the tokens one
+ * workgroup computes, and the x binding's range again as a uniform buffer
+ * where the pipeline reads x from one (buffer NULL otherwise). The
+ * device's kernel class decides; rows longer than the CPU-class kernel
+ * takes use the GPU-class one. */
 typedef struct op_matvec_shape {
     rt_pipeline *pipeline;
     uint32_t group_rows;
+    uint32_t tokens;
     rt_span uniform_x;
 } op_matvec_shape;
 
@@ -41,16 +42,33 @@ typedef struct op_weight_type {
 /* The type's geometry; NULL when weights.glsl has no decoder for it. */
 const op_weight_type *op_weight_type_find(uint32_t type);
 
+/* Whether products over rows of `cols` take the CPU-class kernels. Those
+ * also run prompts (DSVK_CPU_PRODUCT_TOKENS tokens per invocation): on a
+ * CPU driver they beat the tiled matmul, whose shared-memory tiles and
+ * barriers lavapipe runs lane by lane (measured on the bench model, a
+ * 16-token prefill: 9.0 s in tiles, 0.55 s in one-token matvecs). */
+bool op_cpu_product(const rt_ops *ops, uint32_t cols);
+
+/* How many of `tokens` tokens' x one dispatch of a CPU-class kernel can
+ * read from the uniform binding, where the first token's x takes `first`
+ * bytes and each further one `next` more: all, or whole tiles of
+ * DSVK_CPU_PRODUCT_TOKENS, at least 1 (x too long for it is read from the
+ * storage binding). */
+uint32_t op_uniform_x_tokens(const rt_ops *ops, uint64_t first, uint64_t next,
+                             uint32_t tokens);
+
 /* `name` is the shader's name without the class suffix, e.g.
  * "matvec_q8_0"; gpu_rows the rows per workgroup of its GPU-class form;
- * `wide` what op_wide_rows says; x_span the x binding. The CPU-class
- * kernels read x from a uniform buffer where x_span can be one (the _ubo
- * shaders): lavapipe loads an element of a uniform buffer that every
+ * `wide` what op_wide_rows says; `tokens` the tokens per invocation of the
+ * CPU-class form (DSVK_CPU_PRODUCT_TOKENS or 1); x_span the x binding. The
+ * CPU-class kernels read x from a uniform buffer where x_span can be one (the
+ * _ubo shaders): lavapipe loads an element of a uniform buffer that every
  * invocation reads alike with one scalar load, an element of a storage
  * buffer inside a loop with a bounds-checked load per lane. */
 dsvk_status op_matvec_shape_for(const rt_ops *ops, const char *name,
                                 uint32_t gpu_rows, uint32_t cols, bool wide,
-                                const rt_span *x_span, op_matvec_shape *out);
+                                uint32_t tokens, const rt_span *x_span,
+                                op_matvec_shape *out);
 
 /* Whether a CPU-class product may read w in 16-byte words (the _cpu_wide
  * shaders, which need shaderInt64): a wide type, rows of whole
@@ -102,6 +120,9 @@ dsvk_status op_bind_bytes(const rt_ops *ops, const char *op, const char *what,
 dsvk_status op_bind_views(const rt_ops *ops, const char *op, const char *what,
                           rt_view a, rt_view b, bool written, rt_span *span,
                           dsvk_view *a_view, dsvk_view *b_view);
+
+/* Rows [first, first + n) of a view. */
+rt_view op_view_rows(rt_view v, uint32_t first, uint32_t n);
 
 /* Bytes from a view's first element to the end of its last. */
 uint64_t op_view_bytes(rt_view v);

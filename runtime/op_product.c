@@ -49,13 +49,13 @@ static dsvk_status check_product(const rt_ops *ops, const char *op,
     return DSVK_OK;
 }
 
-static dsvk_status record_product(const rt_ops *ops, const char *op,
-                                  const rt_product *p, bool tiled)
+/* Records a checked product: tiled (matmul.comp) or as matrix-vector
+ * products taking `tokens` tokens per invocation. */
+static dsvk_status record_rows(const rt_ops *ops, const char *op,
+                               const rt_product *p, const op_weight_type *type,
+                               bool tiled, uint32_t tokens)
 {
-    const op_weight_type *type;
-    dsvk_status status = check_product(ops, op, p, &type);
-    if (status != DSVK_OK)
-        return status;
+    dsvk_status status = DSVK_OK;
     const rt_weight *w = p->w;
     rt_span spans[3];
     dsvk_view x_view, y_view;
@@ -76,7 +76,7 @@ static dsvk_status record_product(const rt_ops *ops, const char *op,
         status = op_matvec_shape_for(
             ops, name, DSVK_MATVEC_ROWS, w->cols,
             op_wide_rows(ops, type, w, matrix_offset(p), x_view, p->x.rows),
-            &spans[1], &shape);
+            tokens, &spans[1], &shape);
     if (status != DSVK_OK)
         return status;
     for (uint32_t first = 0; first < w->rows; first += rows_per_dispatch) {
@@ -104,15 +104,39 @@ static dsvk_status record_product(const rt_ops *ops, const char *op,
                                  DSVK_MATMUL_TILE_TOKENS,
                              grid);
         else if (status == DSVK_OK)
-            status = op_grid(ops, op,
-                             (rows + shape.group_rows - 1) / shape.group_rows,
-                             p->x.rows, grid);
+            status = op_grid(
+                ops, op, (rows + shape.group_rows - 1) / shape.group_rows,
+                (p->x.rows + shape.tokens - 1) / shape.tokens, grid);
         if (status != DSVK_OK)
             return status;
         op_record_matvec(ops, &shape, spans, 3, &params, sizeof params, grid,
                          op);
     }
     return DSVK_OK;
+}
+
+static dsvk_status record_product(const rt_ops *ops, const char *op,
+                                  const rt_product *p, bool tiled)
+{
+    const op_weight_type *type;
+    dsvk_status status = check_product(ops, op, p, &type);
+    if (status != DSVK_OK || !tiled || !op_cpu_product(ops, p->w->cols))
+        return status == DSVK_OK ? record_rows(ops, op, p, type, tiled, 1)
+                                 : status;
+    /* A prompt on the CPU-class kernels: tiles of tokens per invocation,
+     * in dispatches of as many tokens as the uniform x holds. */
+    const uint32_t chunk = op_uniform_x_tokens(
+        ops, (uint64_t)p->w->cols * 4, (uint64_t)p->x.stride * 4, p->x.rows);
+    for (uint32_t first = 0; first < p->x.rows && status == DSVK_OK;
+         first += chunk) {
+        uint32_t n = p->x.rows - first < chunk ? p->x.rows - first : chunk;
+        rt_product part = *p;
+        part.x = op_view_rows(p->x, first, n);
+        part.y = op_view_rows(p->y, first, n);
+        status =
+            record_rows(ops, op, &part, type, false, DSVK_CPU_PRODUCT_TOKENS);
+    }
+    return status;
 }
 
 dsvk_status rt_op_matvec(const rt_ops *ops, const rt_product *p)
@@ -219,7 +243,7 @@ static dsvk_status record_pair(const rt_ops *ops, const rt_product *a,
         op_wide_rows(ops, type, b->w, matrix_offset(b), params.x, a->x.rows);
     op_matvec_shape shape;
     status = op_matvec_shape_for(ops, name, DSVK_MATVEC_ROWS, a->w->cols, wide,
-                                 &spans[1], &shape);
+                                 1, &spans[1], &shape);
     if (status != DSVK_OK)
         return status;
     uint64_t groups = (a->w->rows + shape.group_rows - 1) / shape.group_rows;

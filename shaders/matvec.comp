@@ -2,9 +2,11 @@
 #extension GL_GOOGLE_include_directive : require
 /* Matrix-vector products for decode: y[t][r] = sum_c W[r][c] * x[t][c],
  * then the epilogue (epilogue.glsl: store, residual add or SwiGLU gate).
- * Each workgroup computes PRODUCT_GROUP_ROWS rows of y for one token
- * (workgroup y index), in the shape of the device class (product_rows.glsl:
- * a workgroup per row pair on GPUs, rows per invocation on CPU drivers).
+ * Each workgroup computes PRODUCT_GROUP_ROWS rows of y for WEIGHT_TOKENS
+ * tokens from y index * WEIGHT_TOKENS (a prompt's CPU-class kernels take
+ * several, everything else one), in the shape of the device class
+ * (product_rows.glsl: a workgroup per row pair on GPUs, rows per
+ * invocation on CPU drivers).
  * Weights are decoded in registers (weights.glsl, WEIGHT_TYPE set by the
  * shader table).
  *
@@ -62,14 +64,21 @@ void main()
      * invocations past the end simply have no rows. */
     if (first_row >= rows)
         return;
-    uint x_row = params.x.base + gl_WorkGroupID.y * params.x.stride;
+    /* Past the last token, the tile repeats it: reads stay inside x and
+     * only real tokens are stored. */
+    uint first_token = gl_WorkGroupID.y * WEIGHT_TOKENS;
+    uint x_row[WEIGHT_TOKENS];
+    for (uint t = 0u; t < WEIGHT_TOKENS; t++)
+        x_row[t] = params.x.base +
+                   min(first_token + t, params.tokens - 1u) * params.x.stride;
 
     /* SwiGLU: the gate's rows, then the up's; one product_dot call site,
      * because each inlined copy costs lavapipe seconds of compilation. */
     uint n_terms = params.pair == DSVK_PAIR_SWIGLU ? 2u : 1u;
-    float acc[PRODUCT_ROWS], gate[PRODUCT_ROWS];
+    float acc[PRODUCT_ROWS][WEIGHT_TOKENS], gate[PRODUCT_ROWS][WEIGHT_TOKENS];
     for (uint i = 0u; i < PRODUCT_ROWS; i++)
-        acc[i] = 0.0;
+        for (uint t = 0u; t < WEIGHT_TOKENS; t++)
+            acc[i][t] = 0.0;
     [[dont_unroll]] for (uint j = 0u; j < n_terms; j++) {
         uint base = j == 0u ? weight_base : params.pair_weight_base;
         uint row_byte[PRODUCT_ROWS];
@@ -83,10 +92,15 @@ void main()
     }
     if (n_terms == 2u)
         for (uint i = 0u; i < PRODUCT_ROWS; i++)
-            acc[i] = silu(gate[i]) * acc[i];
+            for (uint t = 0u; t < WEIGHT_TOKENS; t++)
+                acc[i][t] = silu(gate[i][t]) * acc[i][t];
 
-    uint y_row = out_view.base + gl_WorkGroupID.y * out_view.stride;
-    for (uint i = 0u; i < PRODUCT_ROWS; i++)
-        if (product_writer() && first_row + i < rows)
-            epilogue_store(epilogue, y_row + first_row + i, acc[i]);
+    for (uint t = 0u; t < WEIGHT_TOKENS; t++) {
+        if (first_token + t >= params.tokens)
+            break;
+        uint y_row = out_view.base + (first_token + t) * out_view.stride;
+        for (uint i = 0u; i < PRODUCT_ROWS; i++)
+            if (product_writer() && first_row + i < rows)
+                epilogue_store(epilogue, y_row + first_row + i, acc[i][t]);
+    }
 }

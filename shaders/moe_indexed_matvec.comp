@@ -5,9 +5,12 @@
  * stack, the head's (MLA's attn_k_b / attn_v_b) or the expert's chosen by
  * moe_route.comp, whose id is read here so the host never sees it. Only
  * the chosen experts' weights are read. Workgroup (x, y) = (ROWS weight
- * rows, output row a; head-indexed: y = t * n_matrices + m - first_matrix;
- * combining: y = token t; with shared experts, y = T k + t is token t's). Same scheme as matvec.comp (product_rows.glsl,
- * per device class); weights decoded in registers (weights.glsl).
+ * rows, output row a; head-indexed: y = tile * n_matrices + m -
+ * first_matrix for the WEIGHT_TOKENS tokens from tile * WEIGHT_TOKENS, the
+ * only mode that takes more than one; combining: y = token t; with shared
+ * experts, y = T k + t is token t's). Same scheme as matvec.comp
+ * (product_rows.glsl, per device class); weights decoded in registers
+ * (weights.glsl).
  *
  * Fusions save the MoE step dispatches: gate and up in one pass with
  * SwiGLU (pair_swiglu), the down product with the routing weights' sum
@@ -54,6 +57,7 @@ struct term {
     uint rows;
     uint row_bytes;
     uint x_row;
+    uint x_step; /* from one token's x row to the next token's */
     uint cols;
     float weight; /* combining: the route weight (1 for shared experts) */
     bool bound;   /* false: the expert is another dispatch's */
@@ -67,6 +71,7 @@ term stack_term(uint weight_base, uint m, uint x_row, float weight)
     t.rows = params.rows;
     t.row_bytes = params.row_bytes;
     t.x_row = x_row;
+    t.x_step = params.n_head * params.x.stride;
     t.cols = params.cols;
     t.weight = weight;
     /* Uniform: unsigned wrap-around covers m < first_matrix. */
@@ -81,6 +86,7 @@ term shared_term(uint weight_base, uint rows, uint x_row, uint cols)
     t.rows = rows;
     t.row_bytes = params.shared_row_bytes;
     t.x_row = x_row;
+    t.x_step = 0u;
     t.cols = cols;
     t.weight = 1.0;
     t.bound = true;
@@ -120,13 +126,16 @@ void main()
     bool shared_row = false;
     uint y_row = params.y.base + a * params.y.stride;
     uint rows = params.rows;
+    uint n_tokens = 1u, y_step = 0u; /* the tile's tokens, and their rows */
     if (params.combine != 0u) {
         n_terms = params.combine + (params.shared_len != 0u ? 1u : 0u);
     } else if (params.n_head != 0u) {
-        uint t = gl_WorkGroupID.y / params.n_matrices;
+        uint first_token = gl_WorkGroupID.y / params.n_matrices * WEIGHT_TOKENS;
         m = params.first_matrix + gl_WorkGroupID.y % params.n_matrices;
-        a = t * params.n_head + m;
+        a = first_token * params.n_head + m;
         y_row = params.y.base + a * params.y.stride;
+        n_tokens = min(WEIGHT_TOKENS, params.tokens - first_token);
+        y_step = params.n_head * params.y.stride;
     } else {
         /* With shared experts, tokens is T and x_div k: rows past the
          * T k assignments are token a - T k's shared experts. */
@@ -147,9 +156,10 @@ void main()
 
     /* One product_dot call site, in a loop: each inlined copy of the
      * unrolled product costs lavapipe seconds of compilation. */
-    float sum[PRODUCT_ROWS], gate[PRODUCT_ROWS];
+    float sum[PRODUCT_ROWS][WEIGHT_TOKENS], gate[PRODUCT_ROWS][WEIGHT_TOKENS];
     for (uint i = 0u; i < PRODUCT_ROWS; i++)
-        sum[i] = 0.0;
+        for (uint t = 0u; t < WEIGHT_TOKENS; t++)
+            sum[i][t] = 0.0;
     [[dont_unroll]] for (uint j = 0u; j < n_terms; j++) {
         term tm = term_of(j, a, m, shared_row);
         if (!tm.bound) {
@@ -163,18 +173,26 @@ void main()
             present[i] = first_row + i < tm.rows;
             row_byte[i] = tm.matrix_byte + (first_row + i) * tm.row_bytes;
         }
-        float acc[PRODUCT_ROWS];
-        product_dot(row_byte, present, tm.x_row, tm.cols, acc);
-        for (uint i = 0u; i < PRODUCT_ROWS; i++) {
-            if (params.pair_swiglu != 0u && j == 0u)
-                gate[i] = acc[i];
-            else if (params.pair_swiglu != 0u)
-                sum[i] = silu(gate[i]) * acc[i];
-            else
-                sum[i] += tm.weight * acc[i];
-        }
+        /* Past the tile's tokens, the last one again: reads stay inside
+         * x and only real tokens are stored. */
+        uint x_row[WEIGHT_TOKENS];
+        for (uint t = 0u; t < WEIGHT_TOKENS; t++)
+            x_row[t] = tm.x_row + min(t, n_tokens - 1u) * tm.x_step;
+        float acc[PRODUCT_ROWS][WEIGHT_TOKENS];
+        product_dot(row_byte, present, x_row, tm.cols, acc);
+        for (uint i = 0u; i < PRODUCT_ROWS; i++)
+            for (uint t = 0u; t < WEIGHT_TOKENS; t++) {
+                if (params.pair_swiglu != 0u && j == 0u)
+                    gate[i][t] = acc[i][t];
+                else if (params.pair_swiglu != 0u)
+                    sum[i][t] = silu(gate[i][t]) * acc[i][t];
+                else
+                    sum[i][t] += tm.weight * acc[i][t];
+            }
     }
-    for (uint i = 0u; i < PRODUCT_ROWS; i++)
-        if (product_writer() && first_row + i < rows)
-            epilogue_store(params.epilogue, y_row + first_row + i, sum[i]);
+    for (uint t = 0u; t < n_tokens; t++)
+        for (uint i = 0u; i < PRODUCT_ROWS; i++)
+            if (product_writer() && first_row + i < rows)
+                epilogue_store(params.epilogue,
+                               y_row + t * y_step + first_row + i, sum[i][t]);
 }

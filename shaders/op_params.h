@@ -37,6 +37,14 @@ DSVK_STRUCT(dsvk_view)
 #define DSVK_CPU_PRODUCT_ROWS 8u
 #define DSVK_CPU_PRODUCT_WORKGROUP 8u
 #define DSVK_CPU_PRODUCT_MAX_COLS 32768u
+/* Tokens per invocation of the CPU-class kernels in prompt products (their
+ * specialization constant DSVK_SPEC_PRODUCT_TOKENS; decode runs 1): each
+ * decoded weight serves that many tokens. */
+#define DSVK_CPU_PRODUCT_TOKENS 4u
+/* Their specialization constants: the vec4s of their uniform x (the _ubo
+ * shaders) and the tokens per invocation. */
+#define DSVK_SPEC_X_UNIFORM_QUADS DSVK_SPEC_FIRST_OP
+#define DSVK_SPEC_PRODUCT_TOKENS (DSVK_SPEC_FIRST_OP + 1)
 /* matmul.comp: each workgroup of DSVK_MATMUL_WORKGROUP invocations computes
  * a DSVK_MATMUL_TILE_ROWS x DSVK_MATMUL_TILE_TOKENS tile of y, 4 x 4
  * outputs per invocation. */

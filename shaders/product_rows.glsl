@@ -1,6 +1,7 @@
 /* The inner product of the matrix-vector shaders (matvec.comp,
- * moe_indexed_matvec.comp): PRODUCT_ROWS weight rows times one row of x,
- * shaped for the device class the pipeline was built for.
+ * moe_indexed_matvec.comp): PRODUCT_ROWS weight rows times WEIGHT_TOKENS
+ * rows of x (weights.glsl), shaped for the device class the pipeline was
+ * built for.
  *
  * GPU class (default): a workgroup owns PRODUCT_ROWS rows. Invocation i
  * sums columns 4i .. 4i+3, then every WORKGROUP_SIZE-th such group after
@@ -18,6 +19,12 @@
  * most DSVK_CPU_PRODUCT_MAX_COLS, far below lavapipe's 65,535 iterations
  * per invocation.
  *
+ * CPU-class kernels of prompts take WEIGHT_TOKENS > 1 (a specialization
+ * constant): each invocation then owns PRODUCT_ROWS x WEIGHT_TOKENS
+ * outputs in registers and decodes each weight once for all its tokens,
+ * where a decode step's kernel decodes it once per token. The GPU class
+ * keeps one token per workgroup.
+ *
  * Wide kernels (WIDE_ROWS, CPU class, types with weight_dot_wide): rows of
  * whole WEIGHT_WIDE_COLS-element groups on 16-byte boundaries and x
  * likewise, read in 16-byte words only (runtime/op_launch.c, op_wide_rows,
@@ -32,14 +39,15 @@
  *
  * Use: define PRODUCT_ROWS, declare x[] and include weights.glsl first.
  *   product_first_row(group): the first of this invocation's rows
- *   product_dot(row_byte, present, x_row, cols, acc): acc[i] = row i . x
+ *   product_dot(row_byte, present, x_row, cols, acc): acc[i][t] = row i .
+ *                       the x row starting at x_row[t]
  *   product_writer(): whether this invocation stores the results */
 #ifdef CPU_KERNELS
 const uint PRODUCT_GROUP_ROWS = PRODUCT_ROWS * WORKGROUP_SIZE;
 #ifdef X_UNIFORM
 /* The x binding's range as a uniform buffer: as many vec4s as the device's
  * uniform range holds (runtime/op_launch.c sets the constant). */
-layout(constant_id = DSVK_SPEC_FIRST_OP) const uint X_UNIFORM_QUADS = 1024;
+layout(constant_id = DSVK_SPEC_X_UNIFORM_QUADS) const uint X_UNIFORM_QUADS = 1024;
 layout(binding = DSVK_UNIFORM_BINDING) uniform XUniform
 {
     vec4 x_uniform[X_UNIFORM_QUADS];
@@ -106,33 +114,37 @@ bool product_writer()
 }
 
 void product_dot(uint row_byte[PRODUCT_ROWS], bool present[PRODUCT_ROWS],
-                 uint x_row, uint cols, out float acc[PRODUCT_ROWS])
+                 uint x_row[WEIGHT_TOKENS], uint cols,
+                 out float acc[PRODUCT_ROWS][WEIGHT_TOKENS])
 {
     [[unroll]] for (uint i = 0u; i < PRODUCT_ROWS; i++)
-        acc[i] = 0.0;
+        [[unroll]] for (uint t = 0u; t < WEIGHT_TOKENS; t++)
+            acc[i][t] = 0.0;
 #if defined(CPU_KERNELS) && defined(WIDE_ROWS)
     /* Rows of whole groups on 16-byte boundaries, x too (the launcher
      * checks): 16-byte reads only. */
     for (uint c = 0u; c < cols; c += WEIGHT_WIDE_COLS) {
-        vec4 xv[WEIGHT_WIDE_COLS / 4u];
-        [[unroll]] for (uint k = 0u; k < WEIGHT_WIDE_COLS / 4u; k++)
-            xv[k] = x_quad((x_row + c) / 4u + k);
+        vec4 xv[WEIGHT_TOKENS][WEIGHT_WIDE_COLS / 4u];
+        [[unroll]] for (uint t = 0u; t < WEIGHT_TOKENS; t++)
+            [[unroll]] for (uint k = 0u; k < WEIGHT_WIDE_COLS / 4u; k++)
+                xv[t][k] = x_quad((x_row[t] + c) / 4u + k);
         [[unroll]] for (uint i = 0u; i < PRODUCT_ROWS; i++)
             if (present[i])
-                acc[i] += weight_dot_wide(
+                weight_dot_wide(
                     (row_byte[i] + c / WEIGHT_BLOCK * WEIGHT_BLOCK_BYTES) / 16u,
-                    xv);
+                    xv, acc[i]);
     }
 #elif defined(CPU_KERNELS) && defined(WEIGHT_DOT32)
     /* Types that decode a 32-element block at once (weights.glsl) take
      * their rows a block at a time: block types have whole blocks. */
     for (uint c = 0u; c < cols; c += 32u) {
-        vec4 xv[8];
-        [[unroll]] for (uint k = 0u; k < 8u; k++)
-            xv[k] = x_at4(x_row + c + 4u * k);
+        vec4 xv[WEIGHT_TOKENS][8];
+        [[unroll]] for (uint t = 0u; t < WEIGHT_TOKENS; t++)
+            [[unroll]] for (uint k = 0u; k < 8u; k++)
+                xv[t][k] = x_at4(x_row[t] + c + 4u * k);
         [[unroll]] for (uint i = 0u; i < PRODUCT_ROWS; i++)
             if (present[i])
-                acc[i] += weight_dot32(row_byte[i], c, xv);
+                weight_dot32(row_byte[i], c, xv, acc[i]);
     }
 #else
 #ifdef CPU_KERNELS
@@ -142,20 +154,28 @@ void product_dot(uint row_byte[PRODUCT_ROWS], bool present[PRODUCT_ROWS],
 #endif
     uint full = cols & ~3u; /* columns read four at a time */
     for (uint c = first * 4u; c < full; c += step * 4u) {
-        vec4 xv = x_at4(x_row + c);
+        vec4 xv[WEIGHT_TOKENS];
+        [[unroll]] for (uint t = 0u; t < WEIGHT_TOKENS; t++)
+            xv[t] = x_at4(x_row[t] + c);
         [[unroll]] for (uint i = 0u; i < PRODUCT_ROWS; i++)
-            if (present[i])
-                acc[i] += dot(weight_get4(row_byte[i], c), xv);
+            if (present[i]) {
+                vec4 w = weight_get4(row_byte[i], c);
+                [[unroll]] for (uint t = 0u; t < WEIGHT_TOKENS; t++)
+                    acc[i][t] += dot(w, xv[t]);
+            }
     }
     /* Lengths that are not a multiple of 4 (F32/F16/BF16 only; block
      * types are multiples of 32). */
     for (uint c = full + first; c < cols; c += step)
         [[unroll]] for (uint i = 0u; i < PRODUCT_ROWS; i++)
-            if (present[i])
-                acc[i] += weight_get(row_byte[i], c) * x_at(x_row + c);
+            if (present[i]) {
+                float w = weight_get(row_byte[i], c);
+                [[unroll]] for (uint t = 0u; t < WEIGHT_TOKENS; t++)
+                    acc[i][t] += w * x_at(x_row[t] + c);
+            }
 #endif
 #ifndef CPU_KERNELS
     [[unroll]] for (uint i = 0u; i < PRODUCT_ROWS; i++)
-        acc[i] = reduce_add(acc[i]);
+        acc[i][0] = reduce_add(acc[i][0]);
 #endif
 }

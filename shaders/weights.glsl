@@ -25,17 +25,22 @@
  *
  * Optionally, where decoding a 32-element block at once saves reads (the
  * type defines WEIGHT_DOT32):
- *   float weight_dot32(uint row, uint col, vec4 xv[8])
- *                       elements col .. col+31 dotted with xv (x[col + 4k
- *                       + j] in xv[k][j]); needs col % 32 == 0 and col + 32
- *                       <= the row's length
+ *   void weight_dot32(uint row, uint col, vec4 xv[WEIGHT_TOKENS][8],
+ *                     inout float acc[WEIGHT_TOKENS])
+ *                       adds elements col .. col+31 dotted with each
+ *                       token's xv (x[col + 4k + j] in xv[t][k][j]) to
+ *                       acc[t]; needs col % 32 == 0 and col + 32 <= the
+ *                       row's length
  * and, for a group of WEIGHT_WIDE_COLS elements (32 for F32, F16 and
  * BF16, 256 for Q8_0 and the K-quants) in 16-byte reads (the type defines
  * WEIGHT_WIDE_COLS where the shader declares the weights again as u64vec2
  * WEIGHT_QUADS[], which needs shaderInt64):
- *   float weight_dot_wide(uint quad, vec4 xv[WEIGHT_WIDE_COLS / 4])
- *                       the group starting at 16-byte word `quad` dotted
- *                       with xv; needs a 16-byte aligned start
+ *   void weight_dot_wide(uint quad,
+ *                        vec4 xv[WEIGHT_TOKENS][WEIGHT_WIDE_COLS / 4],
+ *                        inout float acc[WEIGHT_TOKENS])
+ *                       the same for the group starting at 16-byte word
+ *                       `quad`; needs a 16-byte aligned start
+ * Both decode each weight once for all WEIGHT_TOKENS tokens.
  *
  * `row` is a byte offset: a multiple of 4 for F32 and for the types whose
  * blocks are whole 32-bit words (Q4_1 20 bytes, Q5_1 24, Q4_K 144, Q5_K
@@ -60,6 +65,15 @@
  * weight_get4 stays one or two word reads. */
 #ifndef WEIGHT_TYPE
 #error "define WEIGHT_TYPE to a DSVK_TYPE_* id before including weights.glsl"
+#endif
+
+/* The tokens whose x the block decodes are dotted with at once: the
+ * CPU-class products' specialization constant (1 in decode, more in
+ * prompts: product_rows.glsl), 1 elsewhere. */
+#ifdef CPU_KERNELS
+layout(constant_id = DSVK_SPEC_PRODUCT_TOKENS) const uint WEIGHT_TOKENS = 1u;
+#else
+const uint WEIGHT_TOKENS = 1u;
 #endif
 
 /* The 4 bytes starting at any byte offset, little-endian. */
@@ -128,12 +142,14 @@ vec4 weight_get4(uint row, uint col)
 
 #ifdef WEIGHT_QUADS
 #define WEIGHT_WIDE_COLS 32u
-float weight_dot_wide(uint quad, vec4 xv[8])
+void weight_dot_wide(uint quad, vec4 xv[WEIGHT_TOKENS][8],
+                     inout float acc[WEIGHT_TOKENS])
 {
-    float sum = 0.0;
-    [[unroll]] for (uint i = 0u; i < 8u; i++)
-        sum += dot(uintBitsToFloat(weight_quad(quad + i)), xv[i]);
-    return sum;
+    [[unroll]] for (uint i = 0u; i < 8u; i++) {
+        vec4 w = uintBitsToFloat(weight_quad(quad + i));
+        [[unroll]] for (uint t = 0u; t < WEIGHT_TOKENS; t++)
+            acc[t] += dot(w, xv[t][i]);
+    }
 }
 #endif
 
@@ -156,16 +172,16 @@ vec4 weight_get4(uint row, uint col)
 
 #ifdef WEIGHT_QUADS
 #define WEIGHT_WIDE_COLS 32u
-float weight_dot_wide(uint quad, vec4 xv[8])
+void weight_dot_wide(uint quad, vec4 xv[WEIGHT_TOKENS][8],
+                     inout float acc[WEIGHT_TOKENS])
 {
-    float sum = 0.0;
     [[unroll]] for (uint i = 0u; i < 4u; i++) {
         uvec4 v = weight_quad(quad + i);
-        sum += dot(vec4(unpackHalf2x16(v.x), unpackHalf2x16(v.y)), xv[2u * i]) +
-               dot(vec4(unpackHalf2x16(v.z), unpackHalf2x16(v.w)),
-                   xv[2u * i + 1u]);
+        vec4 lo = vec4(unpackHalf2x16(v.x), unpackHalf2x16(v.y));
+        vec4 hi = vec4(unpackHalf2x16(v.z), unpackHalf2x16(v.w));
+        [[unroll]] for (uint t = 0u; t < WEIGHT_TOKENS; t++)
+            acc[t] += dot(lo, xv[t][2u * i]) + dot(hi, xv[t][2u * i + 1u]);
     }
-    return sum;
 }
 #endif
 
@@ -191,19 +207,18 @@ vec4 weight_get4(uint row, uint col)
 
 #ifdef WEIGHT_QUADS
 #define WEIGHT_WIDE_COLS 32u
-float weight_dot_wide(uint quad, vec4 xv[8])
+void weight_dot_wide(uint quad, vec4 xv[WEIGHT_TOKENS][8],
+                     inout float acc[WEIGHT_TOKENS])
 {
-    float sum = 0.0;
     [[unroll]] for (uint i = 0u; i < 4u; i++) {
         uvec4 v = weight_quad(quad + i);
-        sum += dot(uintBitsToFloat(uvec4(v.x << 16, v.x & 0xffff0000u,
-                                         v.y << 16, v.y & 0xffff0000u)),
-                   xv[2u * i]) +
-               dot(uintBitsToFloat(uvec4(v.z << 16, v.z & 0xffff0000u,
-                                         v.w << 16, v.w & 0xffff0000u)),
-                   xv[2u * i + 1u]);
+        vec4 lo = uintBitsToFloat(
+            uvec4(v.x << 16, v.x & 0xffff0000u, v.y << 16, v.y & 0xffff0000u));
+        vec4 hi = uintBitsToFloat(
+            uvec4(v.z << 16, v.z & 0xffff0000u, v.w << 16, v.w & 0xffff0000u));
+        [[unroll]] for (uint t = 0u; t < WEIGHT_TOKENS; t++)
+            acc[t] += dot(lo, xv[t][2u * i]) + dot(hi, xv[t][2u * i + 1u]);
     }
-    return sum;
 }
 #endif
 
@@ -238,16 +253,18 @@ vec4 weight_get4(uint row, uint col)
  * from the next word). The unrolled loops make every index a constant, so
  * the words stay in registers. */
 #define WEIGHT_WIDE_COLS 256u
-float weight_dot_wide(uint quad, vec4 xv[64])
+void weight_dot_wide(uint quad, vec4 xv[WEIGHT_TOKENS][64],
+                     inout float acc[WEIGHT_TOKENS])
 {
     uint w[68];
     WEIGHT_LOAD_QUADS(w, quad, 17u);
-    float total = 0.0;
     [[unroll]] for (uint b = 0u; b < 8u; b++) {
         const uint start = 17u * b / 2u;
         const bool odd = (b & 1u) == 1u;
         float d = unpackHalf2x16(odd ? w[start] >> 16 : w[start]).x;
-        float sum = 0.0;
+        float sum[WEIGHT_TOKENS];
+        [[unroll]] for (uint t = 0u; t < WEIGHT_TOKENS; t++)
+            sum[t] = 0.0;
         [[unroll]] for (uint k = 0u; k < 8u; k++) {
             uint q = odd ? w[start + 1u + k]
                          : (w[start + k] >> 16) | (w[start + k + 1u] << 16);
@@ -255,11 +272,12 @@ float weight_dot_wide(uint quad, vec4 xv[64])
             vec4 quants =
                 vec4(bitfieldExtract(s, 0, 8), bitfieldExtract(s, 8, 8),
                      bitfieldExtract(s, 16, 8), bitfieldExtract(s, 24, 8));
-            sum += dot(quants, xv[8u * b + k]);
+            [[unroll]] for (uint t = 0u; t < WEIGHT_TOKENS; t++)
+                sum[t] += dot(quants, xv[t][8u * b + k]);
         }
-        total += d * sum;
+        [[unroll]] for (uint t = 0u; t < WEIGHT_TOKENS; t++)
+            acc[t] += d * sum[t];
     }
-    return total;
 }
 #endif
 
@@ -268,14 +286,17 @@ float weight_dot_wide(uint quad, vec4 xv[64])
  * high half of the word before, or the scale is the low half of the word
  * whose high half starts the quants. */
 #define WEIGHT_DOT32
-float weight_dot32(uint row, uint col, vec4 xv[8])
+void weight_dot32(uint row, uint col, vec4 xv[WEIGHT_TOKENS][8],
+                  inout float acc[WEIGHT_TOKENS])
 {
     uint block = row + (col / 32u) * 34u;
     uint word = (block + 2u) >> 2;
     bool quants_aligned = (block & 3u) == 2u;
     uint first = WEIGHT_WORDS[quants_aligned ? word - 1u : word];
     float d = unpackHalf2x16(quants_aligned ? first >> 16 : first).x;
-    float sum = 0.0;
+    float sum[WEIGHT_TOKENS];
+    [[unroll]] for (uint t = 0u; t < WEIGHT_TOKENS; t++)
+        sum[t] = 0.0;
     uint low = first;
     [[unroll]] for (uint k = 0u; k < 8u; k++) {
         uint q;
@@ -289,9 +310,11 @@ float weight_dot32(uint row, uint col, vec4 xv[8])
         int s = int(q);
         vec4 quants = vec4(bitfieldExtract(s, 0, 8), bitfieldExtract(s, 8, 8),
                            bitfieldExtract(s, 16, 8), bitfieldExtract(s, 24, 8));
-        sum += dot(quants, xv[k]);
+        [[unroll]] for (uint t = 0u; t < WEIGHT_TOKENS; t++)
+            sum[t] += dot(quants, xv[t][k]);
     }
-    return d * sum;
+    [[unroll]] for (uint t = 0u; t < WEIGHT_TOKENS; t++)
+        acc[t] += d * sum[t];
 }
 
 #elif WEIGHT_TYPE == DSVK_TYPE_Q4_0 || WEIGHT_TYPE == DSVK_TYPE_Q4_1 ||        \
@@ -423,12 +446,17 @@ float weight_get(uint row, uint col)
  * decoded once: sum_i (d sc q_i - dmin mn) x_i = d sc sum q_i x_i - dmin mn
  * sum x_i, the factoring llama.cpp uses too. */
 #define WEIGHT_WIDE_COLS 256u
-float weight_dot_wide(uint quad, vec4 xv[64])
+void weight_dot_wide(uint quad, vec4 xv[WEIGHT_TOKENS][64],
+                     inout float acc[WEIGHT_TOKENS])
 {
     const uint n_words = WEIGHT_BLOCK_BYTES / 4u;
     uint w[n_words];
     WEIGHT_LOAD_QUADS(w, quad, n_words / 4u);
-    float scaled = 0.0, offset = 0.0;
+    float scaled[WEIGHT_TOKENS], offset[WEIGHT_TOKENS];
+    [[unroll]] for (uint t = 0u; t < WEIGHT_TOKENS; t++) {
+        scaled[t] = 0.0;
+        offset[t] = 0.0;
+    }
     [[unroll]] for (uint s = 0u; s < 8u; s++) {
         uint scale, min;
         if (s < 4u) {
@@ -441,22 +469,31 @@ float weight_dot_wide(uint quad, vec4 xv[64])
             min = (low >> 4 & 0xfu) | bitfieldExtract(w[2], top, 2) << 4;
         }
         const uint group = s / 2u, high = s & 1u;
-        float qx = 0.0, x_sum = 0.0;
+        float qx[WEIGHT_TOKENS], x_sum[WEIGHT_TOKENS];
+        [[unroll]] for (uint t = 0u; t < WEIGHT_TOKENS; t++) {
+            qx[t] = 0.0;
+            x_sum[t] = 0.0;
+        }
         [[unroll]] for (uint k = 0u; k < 8u; k++) {
             uint q = (w[KQ_QS / 4u + group * 8u + k] >> high * 4u) & 0x0f0f0f0fu;
 #ifdef KQ_QH
             q |= (w[KQ_QH / 4u + k] >> (group * 2u + high) & 0x01010101u) << 4;
 #endif
             vec4 quants = vec4((uvec4(q) >> uvec4(0u, 8u, 16u, 24u)) & 0xffu);
-            vec4 xk = xv[8u * s + k];
-            qx += dot(quants, xk);
-            x_sum += (xk.x + xk.y) + (xk.z + xk.w);
+            [[unroll]] for (uint t = 0u; t < WEIGHT_TOKENS; t++) {
+                vec4 xk = xv[t][8u * s + k];
+                qx[t] += dot(quants, xk);
+                x_sum[t] += (xk.x + xk.y) + (xk.z + xk.w);
+            }
         }
-        scaled += float(scale) * qx;
-        offset += float(min) * x_sum;
+        [[unroll]] for (uint t = 0u; t < WEIGHT_TOKENS; t++) {
+            scaled[t] += float(scale) * qx[t];
+            offset[t] += float(min) * x_sum[t];
+        }
     }
     vec2 d_dmin = unpackHalf2x16(w[0]);
-    return d_dmin.x * scaled - d_dmin.y * offset;
+    [[unroll]] for (uint t = 0u; t < WEIGHT_TOKENS; t++)
+        acc[t] += d_dmin.x * scaled[t] - d_dmin.y * offset[t];
 }
 #endif
 
@@ -514,14 +551,19 @@ float weight_get(uint row, uint col)
  * once to its sum. q - 32 is the 6-bit field q ^ 32 read as signed, so one
  * sign-extending extract per element gives it. */
 #define WEIGHT_WIDE_COLS 256u
-float weight_dot_wide(uint quad, vec4 xv[64])
+void weight_dot_wide(uint quad, vec4 xv[WEIGHT_TOKENS][64],
+                     inout float acc[WEIGHT_TOKENS])
 {
     uint w[56];
     WEIGHT_LOAD_QUADS(w, quad, 14u);
-    float total = 0.0;
+    float total[WEIGHT_TOKENS];
+    [[unroll]] for (uint t = 0u; t < WEIGHT_TOKENS; t++)
+        total[t] = 0.0;
     [[unroll]] for (uint s = 0u; s < 16u; s++) {
         const uint half_ = s / 8u, quarter = s % 8u / 2u, run = s % 2u;
-        float sum = 0.0;
+        float sum[WEIGHT_TOKENS];
+        [[unroll]] for (uint t = 0u; t < WEIGHT_TOKENS; t++)
+            sum[t] = 0.0;
         [[unroll]] for (uint k = 0u; k < 4u; k++) {
             const uint m = 4u * run + k;
             uint q = q6k_quants(w[half_ * 16u + (quarter & 1u) * 8u + m],
@@ -531,13 +573,17 @@ float weight_dot_wide(uint quad, vec4 xv[64])
                                bitfieldExtract(signed_q, 8, 6),
                                bitfieldExtract(signed_q, 16, 6),
                                bitfieldExtract(signed_q, 24, 6));
-            sum += dot(quants, xv[half_ * 32u + quarter * 8u + m]);
+            [[unroll]] for (uint t = 0u; t < WEIGHT_TOKENS; t++)
+                sum[t] += dot(quants, xv[t][half_ * 32u + quarter * 8u + m]);
         }
         int scale = bitfieldExtract(int(w[Q6K_SCALES_WORD + s / 4u]),
                                     int(s % 4u) * 8, 8);
-        total += float(scale) * sum;
+        [[unroll]] for (uint t = 0u; t < WEIGHT_TOKENS; t++)
+            total[t] += float(scale) * sum[t];
     }
-    return unpackHalf2x16(w[Q6K_D_WORD]).x * total;
+    float d = unpackHalf2x16(w[Q6K_D_WORD]).x;
+    [[unroll]] for (uint t = 0u; t < WEIGHT_TOKENS; t++)
+        acc[t] += d * total[t];
 }
 #endif
 

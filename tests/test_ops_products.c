@@ -276,7 +276,10 @@ static void test_long_rows(ops_fixture *f)
  * one or two rows in a uniform buffer (the _ubo kernels; test_long_rows'
  * 32768-column x is past any uniform range and takes the storage-buffer
  * one); a weight off a 16-byte boundary by as little as the type allows
- * must fall back to the narrow ones. */
+ * must fall back to the narrow ones. As matmuls, 37 tokens: on CPU
+ * drivers tiles of DSVK_CPU_PRODUCT_TOKENS, the last partial, in
+ * dispatches of as many tokens as the uniform range holds (768 columns:
+ * 20 of them in 64 KiB, 4 in the baseline's 16 KiB). */
 static void test_aligned(ops_fixture *f)
 {
     /* The float types' groups are 32 wide: 96 columns are 3 of them. */
@@ -289,28 +292,30 @@ static void test_aligned(ops_fixture *f)
         {DSVK_TYPE_BF16, 2, {96, 256}},  {DSVK_TYPE_Q8_0, 2, {256, 768}},
         {DSVK_TYPE_Q4_K, 4, {256, 768}}, {DSVK_TYPE_Q5_K, 4, {256, 768}},
         {DSVK_TYPE_Q6_K, 4, {256, 768}}};
+    static const uint32_t tokens[] = {1, 2, 37};
     for (size_t t = 0; t < sizeof wide / sizeof wide[0]; t++)
         for (int r = 0; r < 4; r++)
             for (int n = 0; n < 2; n++)
-                for (uint32_t tokens = 1, cols = wide[t].cols[n]; tokens <= 2;
-                     tokens++)
+                for (int k = 0; k < 3; k++)
                     for (int off = 0; off < 2; off++) {
+                        const bool tiled = tokens[k] > 2;
                         product_case c = {wide[t].type,
                                           product_rows[r],
-                                          cols,
+                                          wide[t].cols[n],
                                           2,
                                           1,
-                                          tokens,
-                                          false,
+                                          tokens[k],
+                                          tiled,
                                           off ? wide[t].off_lead : 0,
                                           true};
                         double nmse;
                         free(run_product(f, &c, 0, &nmse));
                         CHECK(nmse <= PRODUCT_TOLERANCE,
-                              "aligned matvec %s %u x %u, %u tokens, lead "
+                              "aligned %s %s %u x %u, %u tokens, lead "
                               "%llu: nmse %g",
-                              fixture_type_name(c.type), c.rows, cols, tokens,
-                              (unsigned long long)c.lead, nmse);
+                              tiled ? "matmul" : "matvec",
+                              fixture_type_name(c.type), c.rows, c.cols,
+                              c.tokens, (unsigned long long)c.lead, nmse);
                     }
 }
 
