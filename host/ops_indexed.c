@@ -88,10 +88,14 @@ static dsvk_status record_chunks(const rt_ops *ops, const char *op,
     snprintf(name, sizeof name, "moe_indexed_%s_%s",
              tiled ? "matmul" : "matvec", type->name);
     const dsvk_view shared_x = params.combine ? params.shared_view : params.x;
-    bool wide = wide_weight(ops, type, w, params.x, slots) &&
-                wide_weight(ops, type, with->up, params.x, slots) &&
-                wide_weight(ops, type, with->shared, shared_x, slots) &&
-                wide_weight(ops, type, with->shared_up, shared_x, slots);
+    /* The x rows read, for the alignment of the rows after the first. */
+    const uint32_t x_rows = params.n_head ? params.tokens * params.n_head
+                            : params.tiles != DSVK_TILES_NONE ? slots * tokens
+                                                              : slots;
+    bool wide = wide_weight(ops, type, w, params.x, x_rows) &&
+                wide_weight(ops, type, with->up, params.x, x_rows) &&
+                wide_weight(ops, type, with->shared, shared_x, x_rows) &&
+                wide_weight(ops, type, with->shared_up, shared_x, x_rows);
     op_matvec_shape shape = {0};
     status =
         tiled ? op_pipeline(ops, name, false, DSVK_INDEXED_MATMUL_WORKGROUP,
@@ -198,9 +202,9 @@ dsvk_status indexed_heads(const rt_ops *ops, const char *op, const rt_weight *w,
      * in dispatches of as many tokens (n_head rows each) as the uniform x
      * holds. */
     const uint32_t H = w->count, tokens = x.rows / H;
-    const uint32_t chunk =
-        op_uniform_x_tokens(ops, ((uint64_t)(H - 1) * x.stride + x.cols) * 4,
-                            (uint64_t)H * x.stride * 4, tokens);
+    const uint32_t chunk = op_uniform_x_tokens(
+        ops, ((uint64_t)(H - 1) * x.stride + x.cols) * 4,
+        (uint64_t)H * x.stride * 4, tokens, DSVK_CPU_PRODUCT_TOKENS);
     dsvk_status status = DSVK_OK;
     for (uint32_t first = 0; first < tokens && status == DSVK_OK;
          first += chunk) {
@@ -276,6 +280,84 @@ dsvk_status indexed_experts(const rt_ops *ops, const char *op,
     return record_chunks(ops, op, w, &(bound_weights){0}, tiled, 1, spans, 5,
                          params, tiled ? rows->n_tokens : rows->n_assign,
                          w->rows);
+}
+
+/* One tile chunk of indexed_expert_tiles: tiles [first, first + n). */
+static dsvk_status record_tiles(const rt_ops *ops, const char *op,
+                                const rt_weight *w, const rt_weight *up,
+                                rt_view x, const expert_rows *rows,
+                                const expert_tiles *tiles, uint32_t mode,
+                                rt_epilogue epilogue, rt_view y, uint32_t first,
+                                uint32_t n)
+{
+    const uint32_t tile = DSVK_CPU_PRODUCT_TOKENS;
+    rt_span spans[5];
+    dsvk_indexed_product_params params = {.x_div = 1,
+                                          .epilogue = (uint32_t)epilogue,
+                                          .tiles = mode,
+                                          .first_tile = first};
+    dsvk_status status =
+        op_bind_view(ops, op, "x", op_view_rows(x, first * tile, n * tile),
+                     false, &spans[1], &params.x);
+    if (status == DSVK_OK)
+        status = op_bind_view(ops, op, "y",
+                              mode == DSVK_TILES_TO_SLOTS
+                                  ? op_view_rows(y, first * tile, n * tile)
+                                  : y,
+                              true, &spans[2], &params.y);
+    if (status == DSVK_OK)
+        status =
+            bind_elements(ops, op, "expert tiles", tiles->table,
+                          tiles->table_offset, (uint64_t)tiles->max_tiles * 4,
+                          4, false, &spans[3], &params.ids_base);
+    if (status == DSVK_OK)
+        status = bind_elements(ops, op, "expert rows", rows->list,
+                               rows->list_offset, (uint64_t)rows->n_slots * 4,
+                               4, false, &spans[4], &params.list_base);
+    if (status != DSVK_OK)
+        return status;
+    return record_chunks(ops, op, w, &(bound_weights){.up = up}, false, tile,
+                         spans, 5, params, n, w->rows);
+}
+
+dsvk_status indexed_expert_tiles(const rt_ops *ops, const char *op,
+                                 const rt_weight *w, const rt_weight *up,
+                                 rt_view x_slots, const expert_rows *rows,
+                                 const expert_tiles *tiles, uint32_t mode,
+                                 rt_epilogue epilogue, rt_view y)
+{
+    const uint32_t tile = DSVK_CPU_PRODUCT_TOKENS;
+    const uint32_t out_rows =
+        mode == DSVK_TILES_TO_SLOTS ? rows->n_slots : rows->n_assign;
+    if (!w || !tiles || x_slots.cols != w->cols || y.cols != w->rows ||
+        x_slots.rows != tiles->max_tiles * tile ||
+        rows->n_slots != x_slots.rows || y.rows != out_rows ||
+        (mode != DSVK_TILES_TO_SLOTS && mode != DSVK_TILES_TO_ASSIGNMENTS))
+        return rt_fail(ops->dev, DSVK_ERROR_INVALID_ARGUMENT,
+                       "%s: expert stack [%u][%u][%u] cannot take x %u x %u "
+                       "in %u tiles of %u to y %u x %u",
+                       op, w ? w->count : 0, w ? w->rows : 0, w ? w->cols : 0,
+                       x_slots.rows, x_slots.cols, tiles ? tiles->max_tiles : 0,
+                       tile, y.rows, y.cols);
+    const rt_weight *const pair[2] = {w, up};
+    if (up && !(indexed_same_shape(w, up) && indexed_one_binding(ops, pair, 2)))
+        return rt_fail(ops->dev, DSVK_ERROR_INVALID_ARGUMENT,
+                       "%s: gate and up must share a shape and one binding",
+                       op);
+    /* Dispatches of as many tiles as the uniform x holds. */
+    const uint32_t per_dispatch = op_uniform_x_tokens(
+        ops, ((uint64_t)(tile - 1) * x_slots.stride + x_slots.cols) * 4,
+        (uint64_t)x_slots.stride * 4 * tile, tiles->max_tiles, 1);
+    dsvk_status status = DSVK_OK;
+    for (uint32_t first = 0; first < tiles->max_tiles && status == DSVK_OK;
+         first += per_dispatch) {
+        uint32_t n = tiles->max_tiles - first < per_dispatch
+                         ? tiles->max_tiles - first
+                         : per_dispatch;
+        status = record_tiles(ops, op, w, up, x_slots, rows, tiles, mode,
+                              epilogue, y, first, n);
+    }
+    return status;
 }
 
 bool indexed_same_shape(const rt_weight *a, const rt_weight *b)

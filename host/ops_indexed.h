@@ -21,6 +21,8 @@ dsvk_status indexed_heads(const rt_ops *ops, const char *op, const rt_weight *w,
 typedef struct expert_rows {
     uint32_t n_assign; /* rows a: T * k */
     uint32_t n_tokens; /* T: no expert has more rows than this */
+    uint32_t n_slots;  /* entries of the list (n_assign, or with tiles their
+                          slots) */
     const rt_buffer *ids;
     uint64_t ids_offset;
     const rt_buffer *span; /* NULL: matvec over ids */
@@ -38,6 +40,29 @@ dsvk_status indexed_experts(const rt_ops *ops, const char *op,
                             const rt_weight *w, rt_view x, uint32_t x_div,
                             const expert_rows *rows, rt_epilogue epilogue,
                             rt_view y);
+
+/* moe_group.comp's tile table: the expert of each tile of
+ * DSVK_CPU_PRODUCT_TOKENS slots of the list, DSVK_MOE_NONE past the last
+ * expert's run. */
+typedef struct expert_tiles {
+    const rt_buffer *table;
+    uint64_t table_offset;
+    uint32_t max_tiles;
+} expert_tiles;
+
+/* The grouped experts on CPU-class kernels, a tile of slots per
+ * invocation (each decoded weight serves the tile's tokens): for slot p
+ * of a tile of expert e, y[p] (DSVK_TILES_TO_SLOTS) or y[list[p]]
+ * (DSVK_TILES_TO_ASSIGNMENTS) = epilogue(y, W_e x_slots[p]), with `up`
+ * silu(W_e x) * (U_e x) (gate and up; their stacks in one binding).
+ * x_slots has max_tiles * DSVK_CPU_PRODUCT_TOKENS rows, a tile's
+ * contiguous, so that dispatches of as many tiles as fit read them from
+ * the uniform binding. rows gives the list. */
+dsvk_status indexed_expert_tiles(const rt_ops *ops, const char *op,
+                                 const rt_weight *w, const rt_weight *up,
+                                 rt_view x_slots, const expert_rows *rows,
+                                 const expert_tiles *tiles, uint32_t mode,
+                                 rt_epilogue epilogue, rt_view y);
 
 /* Whether two stacks have one shape (cols, rows and count). */
 bool indexed_same_shape(const rt_weight *a, const rt_weight *b);

@@ -134,12 +134,24 @@ dsvk_status moe_route(const rt_ops *ops, const moe_router *router,
     return DSVK_OK;
 }
 
-/* Scratch layout: hidden [T * k][n_ff], the shared experts' hidden
+/* The most tiles of DSVK_CPU_PRODUCT_TOKENS slots moe_group.comp can
+ * fill: each expert's run ends in at most one partial tile. */
+static uint32_t max_tiles(uint32_t n_assign, uint32_t n_expert)
+{
+    const uint32_t tile = DSVK_CPU_PRODUCT_TOKENS;
+    uint64_t runs = n_expert < n_assign ? n_expert : n_assign;
+    return (uint32_t)((n_assign + (tile - 1) * runs + tile - 1) / tile);
+}
+
+/* Scratch layout: hidden [slots][n_ff] (a row per assignment, or per
+ * grouped slot with the CPU-class tiles), the shared experts' hidden
  * [T][n_ff_shared] right after it (one binding covers both), part
- * [T * k][n_embd], then the grouping: span [E] (first, count) and list
- * [T * k]. */
+ * [T * k][n_embd], then the grouping: span [E] (first, count), list
+ * [slots], the tile table [tiles] and x in slot order [slots][n_embd].
+ * Sized for the tiles, which take the most slots. */
 typedef struct scratch_layout {
-    uint64_t hidden, shared, part, span, list, end;
+    uint32_t tiles, slots;
+    uint64_t hidden, shared, part, span, list, tile_table, x_slots, end;
 } scratch_layout;
 
 static scratch_layout layout_scratch(uint32_t n_tokens, uint32_t n_expert_used,
@@ -148,13 +160,19 @@ static scratch_layout layout_scratch(uint32_t n_tokens, uint32_t n_expert_used,
 {
     uint64_t n_assign = (uint64_t)n_tokens * n_expert_used;
     scratch_layout l;
+    l.tiles = max_tiles((uint32_t)n_assign, n_expert);
+    l.slots = l.tiles * DSVK_CPU_PRODUCT_TOKENS;
     l.hidden = 0;
-    l.shared = align_up(n_assign * n_ff * 4, MOE_SCRATCH_ALIGN);
+    l.shared = align_up((uint64_t)l.slots * n_ff * 4, MOE_SCRATCH_ALIGN);
     l.part = l.shared +
              align_up((uint64_t)n_tokens * n_ff_shared * 4, MOE_SCRATCH_ALIGN);
     l.span = l.part + align_up(n_assign * n_embd * 4, MOE_SCRATCH_ALIGN);
     l.list = l.span + align_up((uint64_t)n_expert * 8, MOE_SCRATCH_ALIGN);
-    l.end = l.list + align_up(n_assign * 4, MOE_SCRATCH_ALIGN);
+    l.tile_table = l.list + align_up((uint64_t)l.slots * 4, MOE_SCRATCH_ALIGN);
+    l.x_slots =
+        l.tile_table + align_up((uint64_t)l.tiles * 4, MOE_SCRATCH_ALIGN);
+    l.end =
+        l.x_slots + align_up((uint64_t)l.slots * n_embd * 4, MOE_SCRATCH_ALIGN);
     return l;
 }
 
@@ -224,14 +242,18 @@ static bool shared_joins(const rt_ops *ops, const moe_experts *e,
            indexed_one_binding(ops, down, 2);
 }
 
-/* Lists each expert's rows (moe_group.comp) into the scratch. */
+/* Lists each expert's rows (moe_group.comp) into the scratch: runs of
+ * whole tiles of `tile` slots, and the tile table where `tiles` has one. */
 static dsvk_status record_grouping(const rt_ops *ops, const moe_routes *routes,
-                                   uint32_t n_expert, const expert_rows *rows)
+                                   uint32_t n_expert, const expert_rows *rows,
+                                   uint32_t tile, const expert_tiles *tiles)
 {
     const char *op = "moe_group";
-    rt_span spans[3];
+    rt_span spans[4];
     dsvk_moe_group_params params = {.n_assign = rows->n_assign,
-                                    .n_expert = n_expert};
+                                    .n_expert = n_expert,
+                                    .tile = tile,
+                                    .max_tiles = tiles ? tiles->max_tiles : 0};
     dsvk_status status = bind_elements(
         ops, op, "expert ids", routes->buffer, routes->ids_offset,
         (uint64_t)rows->n_assign * 4, 4, false, &spans[0], &params.ids_base);
@@ -241,8 +263,16 @@ static dsvk_status record_grouping(const rt_ops *ops, const moe_routes *routes,
                                true, &spans[1], &params.span_base);
     if (status == DSVK_OK)
         status = bind_elements(ops, op, "expert rows", rows->list,
-                               rows->list_offset, (uint64_t)rows->n_assign * 4,
+                               rows->list_offset, (uint64_t)rows->n_slots * 4,
                                4, true, &spans[2], &params.list_base);
+    if (status == DSVK_OK && tiles)
+        status =
+            bind_elements(ops, op, "expert tiles", tiles->table,
+                          tiles->table_offset, (uint64_t)tiles->max_tiles * 4,
+                          4, true, &spans[3], &params.tiles_base);
+    /* Without a tile table the binding is unused but must hold a buffer. */
+    if (!tiles)
+        spans[3] = spans[2];
     rt_pipeline *pipeline = NULL;
     if (status == DSVK_OK)
         status = op_pipeline(ops, "moe_group", false, MOE_GROUP_WORKGROUP,
@@ -250,7 +280,48 @@ static dsvk_status record_grouping(const rt_ops *ops, const moe_routes *routes,
     if (status != DSVK_OK)
         return status;
     const uint32_t grid[3] = {1, 1, 1};
-    op_record(ops, pipeline, spans, 3, &params, sizeof params, grid, op);
+    op_record(ops, pipeline, spans, 4, &params, sizeof params, grid, op);
+    return DSVK_OK;
+}
+
+/* x_slots[p] = x[list[p] / x_div] (moe_gather.comp), in dispatches of
+ * as many slots as one binding covers. */
+static dsvk_status record_gather(const rt_ops *ops, rt_view x, uint32_t x_div,
+                                 const expert_rows *rows, rt_view x_slots)
+{
+    const char *op = "moe_gather";
+    rt_span spans[3];
+    dsvk_moe_gather_params params = {.cols = x.cols, .x_div = x_div};
+    dsvk_status status =
+        op_bind_view(ops, op, "x", x, false, &spans[0], &params.x);
+    if (status == DSVK_OK)
+        status = bind_elements(ops, op, "expert rows", rows->list,
+                               rows->list_offset, (uint64_t)rows->n_slots * 4,
+                               4, false, &spans[1], &params.list_base);
+    rt_pipeline *pipeline = NULL;
+    if (status == DSVK_OK)
+        status = op_pipeline(ops, "moe_gather", false, OP_WORKGROUP, &pipeline);
+    if (status != DSVK_OK)
+        return status;
+    uint64_t fit = op_binding_room(ops) / ((uint64_t)x_slots.stride * 4);
+    uint32_t per_dispatch = fit == 0             ? 1
+                            : fit < x_slots.rows ? (uint32_t)fit
+                                                 : x_slots.rows;
+    for (uint32_t first = 0; first < x_slots.rows; first += per_dispatch) {
+        uint32_t n = x_slots.rows - first < per_dispatch ? x_slots.rows - first
+                                                         : per_dispatch;
+        params.first_slot = first;
+        uint32_t grid[3];
+        status = op_bind_view(ops, op, "x in slot order",
+                              op_view_rows(x_slots, first, n), true, &spans[2],
+                              &params.out_rows);
+        if (status == DSVK_OK)
+            status = op_grid(
+                ops, op, (x.cols + OP_WORKGROUP - 1) / OP_WORKGROUP, n, grid);
+        if (status != DSVK_OK)
+            return status;
+        op_record(ops, pipeline, spans, 3, &params, sizeof params, grid, op);
+    }
     return DSVK_OK;
 }
 
@@ -282,6 +353,37 @@ static dsvk_status record_combine(const rt_ops *ops, const moe_routes *routes,
     return DSVK_OK;
 }
 
+/* The grouped routed experts on CPU-class kernels: x copied into slot
+ * order, gate and up (one pass where one binding covers both) into hidden
+ * rows per slot, then the down product into part rows per assignment, a
+ * tile of DSVK_CPU_PRODUCT_TOKENS slots per invocation throughout. */
+static dsvk_status record_expert_tiles(const rt_ops *ops, const moe_experts *e,
+                                       rt_view x, uint32_t k,
+                                       const expert_rows *rows,
+                                       const expert_tiles *tiles,
+                                       rt_view x_slots, rt_view hidden,
+                                       rt_view part)
+{
+    const rt_weight *const pair[2] = {e->gate, e->up};
+    const bool fused =
+        indexed_same_shape(e->gate, e->up) && indexed_one_binding(ops, pair, 2);
+    dsvk_status status = record_gather(ops, x, k, rows, x_slots);
+    if (status == DSVK_OK)
+        status = indexed_expert_tiles(ops, fused ? "moe_gate_up" : "moe_gate",
+                                      e->gate, fused ? e->up : NULL, x_slots,
+                                      rows, tiles, DSVK_TILES_TO_SLOTS,
+                                      RT_EPILOGUE_STORE, hidden);
+    if (status == DSVK_OK && !fused)
+        status = indexed_expert_tiles(ops, "moe_up", e->up, NULL, x_slots, rows,
+                                      tiles, DSVK_TILES_TO_SLOTS,
+                                      RT_EPILOGUE_GATE, hidden);
+    if (status == DSVK_OK)
+        status = indexed_expert_tiles(ops, "moe_down", e->down, NULL, hidden,
+                                      rows, tiles, DSVK_TILES_TO_ASSIGNMENTS,
+                                      RT_EPILOGUE_STORE, part);
+    return status;
+}
+
 dsvk_status moe_experts_forward(const rt_ops *ops, const moe_experts_desc *desc,
                                 rt_view y)
 {
@@ -302,14 +404,15 @@ dsvk_status moe_experts_forward(const rt_ops *ops, const moe_experts_desc *desc,
                              n_ff_shared, n_ff_shared};
     rt_view part = {desc->scratch, base + l.part, n_assign, n_embd, n_embd};
 
-    /* CPU-class kernels run batches per token too: on lavapipe the tiled
-     * grouped products' shared-memory tiles and barriers cost more than
-     * reading each expert once per token (measured on the bench model, a
-     * 16-token prefill: 7.5 s grouped, 0.37 s per token). */
-    const bool cpu = op_cpu_product(ops, n_embd) && op_cpu_product(ops, n_ff);
-    bool grouped = desc->path == MOE_PATH_GROUPED ||
-                   (desc->path == MOE_PATH_AUTO && !cpu &&
-                    n_tokens > MOE_PER_TOKEN_MAX_TOKENS);
+    bool grouped =
+        desc->path == MOE_PATH_GROUPED ||
+        (desc->path == MOE_PATH_AUTO && n_tokens > MOE_PER_TOKEN_MAX_TOKENS);
+    /* Grouped on CPU-class kernels: tiles of slots per invocation, where
+     * lavapipe runs the tiled matmul's shared-memory tiles and barriers
+     * lane by lane (measured on the bench model, a 16-token prefill's
+     * expert products: 7.5 s in the matmul, 0.37 s per token). */
+    const bool tiled =
+        grouped && op_cpu_product(ops, n_embd) && op_cpu_product(ops, n_ff);
     rt_epilogue epilogue =
         desc->accumulate ? RT_EPILOGUE_ADD : RT_EPILOGUE_STORE;
     const bool joined = sh && !grouped && shared_joins(ops, e, sh);
@@ -322,14 +425,29 @@ dsvk_status moe_experts_forward(const rt_ops *ops, const moe_experts_desc *desc,
     }
     expert_rows rows = {.n_assign = n_assign,
                         .n_tokens = n_tokens,
+                        .n_slots = tiled ? l.slots : n_assign,
                         .ids = routes->buffer,
                         .ids_offset = routes->ids_offset};
+    const expert_tiles tiles = {desc->scratch, base + l.tile_table, l.tiles};
     if (status == DSVK_OK && grouped) {
         rows.span = desc->scratch;
         rows.span_offset = base + l.span;
         rows.list = desc->scratch;
         rows.list_offset = base + l.list;
-        status = record_grouping(ops, routes, n_expert, &rows);
+        status = tiled ? record_grouping(ops, routes, n_expert, &rows,
+                                         DSVK_CPU_PRODUCT_TOKENS, &tiles)
+                       : record_grouping(ops, routes, n_expert, &rows, 1, NULL);
+    }
+    if (status == DSVK_OK && tiled) {
+        const rt_view x_slots = {desc->scratch, base + l.x_slots, l.slots,
+                                 n_embd, n_embd};
+        hidden.rows = l.slots;
+        status = record_expert_tiles(ops, e, desc->x, k, &rows, &tiles, x_slots,
+                                     hidden, part);
+        return status == DSVK_OK
+                   ? record_combine(ops, routes, part,
+                                    epilogue == RT_EPILOGUE_ADD, y)
+                   : status;
     }
     if (status != DSVK_OK)
         return status;

@@ -241,17 +241,19 @@ bool op_cpu_product(const rt_ops *ops, uint32_t cols)
 }
 
 uint32_t op_uniform_x_tokens(const rt_ops *ops, uint64_t first, uint64_t next,
-                             uint32_t tokens)
+                             uint32_t tokens, uint32_t multiple)
 {
+    /* x is bound as a storage buffer too. */
     uint64_t room = (uint64_t)uniform_x_quads(ops) * 16;
+    if (op_binding_room(ops) < room)
+        room = op_binding_room(ops);
     if (tokens <= 1 || first > room)
         return 1;
     uint64_t fit = 1 + (room - first) / next;
     if (fit >= tokens)
         return tokens;
-    /* Whole tiles of DSVK_CPU_PRODUCT_TOKENS where possible. */
-    if (fit > DSVK_CPU_PRODUCT_TOKENS)
-        fit -= fit % DSVK_CPU_PRODUCT_TOKENS;
+    if (fit > multiple)
+        fit -= fit % multiple;
     return (uint32_t)fit;
 }
 

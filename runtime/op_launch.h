@@ -51,11 +51,12 @@ bool op_cpu_product(const rt_ops *ops, uint32_t cols);
 
 /* How many of `tokens` tokens' x one dispatch of a CPU-class kernel can
  * read from the uniform binding, where the first token's x takes `first`
- * bytes and each further one `next` more: all, or whole tiles of
- * DSVK_CPU_PRODUCT_TOKENS, at least 1 (x too long for it is read from the
- * storage binding). */
+ * bytes and each further one `next` more: all, or a multiple of
+ * `multiple` (whole tiles of tokens per invocation) where more fit, at
+ * least 1 (x too long for it is read from the storage binding). Within
+ * one storage binding too. */
 uint32_t op_uniform_x_tokens(const rt_ops *ops, uint64_t first, uint64_t next,
-                             uint32_t tokens);
+                             uint32_t tokens, uint32_t multiple);
 
 /* `name` is the shader's name without the class suffix, e.g.
  * "matvec_q8_0"; gpu_rows the rows per workgroup of its GPU-class form;

@@ -126,7 +126,8 @@ static dsvk_status record_product(const rt_ops *ops, const char *op,
     /* A prompt on the CPU-class kernels: tiles of tokens per invocation,
      * in dispatches of as many tokens as the uniform x holds. */
     const uint32_t chunk = op_uniform_x_tokens(
-        ops, (uint64_t)p->w->cols * 4, (uint64_t)p->x.stride * 4, p->x.rows);
+        ops, (uint64_t)p->w->cols * 4, (uint64_t)p->x.stride * 4, p->x.rows,
+        DSVK_CPU_PRODUCT_TOKENS);
     for (uint32_t first = 0; first < p->x.rows && status == DSVK_OK;
          first += chunk) {
         uint32_t n = p->x.rows - first < chunk ? p->x.rows - first : chunk;

@@ -96,7 +96,18 @@ DSVK_STRUCT(dsvk_mla_attention_params)
  *     of shared_row_bytes, gate at shared_weight_base, up at
  *     shared_pair_weight_base) into shared_view row t; combining, each
  *     token adds its shared down product (rows of shared_len columns)
- *     of shared_view row t. */
+ *     of shared_view row t.
+ * Tiles (CPU-class matvec, `tiles` != DSVK_TILES_NONE): the grouped
+ * experts of a batch, moe_group.comp's tiles of WEIGHT_TOKENS slots. The
+ * workgroup of y index i takes tile j = first_tile + i, expert
+ * ids[ids_base + j] (the tile table), slots p = j * WEIGHT_TOKENS + t
+ * holding assignments list[list_base + p]; its x rows are i *
+ * WEIGHT_TOKENS + t (x and y are the dispatch's slots, contiguous), and
+ * so are its y rows (DSVK_TILES_TO_SLOTS), or they are the assignments
+ * (DSVK_TILES_TO_ASSIGNMENTS). */
+#define DSVK_TILES_NONE 0u
+#define DSVK_TILES_TO_SLOTS 1u
+#define DSVK_TILES_TO_ASSIGNMENTS 2u
 DSVK_STRUCT(dsvk_indexed_product_params)
 {
     uint rows; /* output rows per matrix */
@@ -123,6 +134,8 @@ DSVK_STRUCT(dsvk_indexed_product_params)
     uint shared_weight_base;
     uint shared_pair_weight_base;
     dsvk_view shared_view;
+    uint tiles;
+    uint first_tile;
 };
 
 DSVK_STRUCT(dsvk_moe_route_params)
@@ -149,9 +162,27 @@ DSVK_STRUCT(dsvk_moe_group_params)
     uint ids_base;
     uint span_base; /* uvec2 element of span[0]: (first, count) per expert */
     uint list_base;
+    uint tile;       /* slots per tile: each expert's list starts on one */
+    uint max_tiles;  /* entries of the tile table; 0: none */
+    uint tiles_base; /* element of tiles[0] */
 };
+/* moe_group.comp's mark for a list slot or tile that holds no assignment
+ * or expert. */
+#define DSVK_MOE_NONE 0xffffffffu
 
 /* moe_combine.comp: y[t] (+)= sum_j weights[t][j] * part[t * k + j]. */
+/* moe_gather.comp: out_rows[i] = x[list[first_slot + i] / x_div], `cols`
+ * long. */
+DSVK_STRUCT(dsvk_moe_gather_params)
+{
+    uint cols;
+    uint x_div;
+    uint list_base;
+    uint first_slot;
+    dsvk_view x;
+    dsvk_view out_rows;
+};
+
 DSVK_STRUCT(dsvk_moe_combine_params)
 {
     uint n_embd;
@@ -176,6 +207,8 @@ _Static_assert(sizeof(dsvk_moe_route_params) <= DSVK_PUSH_CONSTANT_BYTES,
 _Static_assert(sizeof(dsvk_moe_group_params) <= DSVK_PUSH_CONSTANT_BYTES,
                "push constants");
 _Static_assert(sizeof(dsvk_moe_combine_params) <= DSVK_PUSH_CONSTANT_BYTES,
+               "push constants");
+_Static_assert(sizeof(dsvk_moe_gather_params) <= DSVK_PUSH_CONSTANT_BYTES,
                "push constants");
 #endif
 

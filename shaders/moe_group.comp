@@ -1,10 +1,15 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
 /* Groups a batch's expert assignments by expert, on the GPU, so that each
- * expert's tokens run as one tiled matmul (moe_indexed_matmul.comp).
- * Assignment a = t * k + j is token t's j-th chosen expert ids[a]. Output:
- * span[e] = (first, count) into `list`, which holds the assignments of
- * expert 0, then of expert 1, ..., each in increasing a.
+ * expert's tokens run as tiles of one product that reads the expert's
+ * weights once per tile (moe_indexed_matmul.comp on GPUs, the CPU-class
+ * moe_indexed_matvec.comp). Assignment a = t * k + j is token t's j-th
+ * chosen expert ids[a]. Output: span[e] = (first, count) into `list`,
+ * which holds the assignments of expert 0, then of expert 1, ..., each in
+ * increasing a; each expert's run starts on a multiple of `tile` slots,
+ * the slots between runs are DSVK_MOE_NONE. With a tile table, tiles[j]
+ * is the expert whose run holds slots j * tile .. j * tile + tile - 1, or
+ * DSVK_MOE_NONE past the last run, up to max_tiles.
  *
  * One workgroup does it all: invocation i owns experts i, i + WORKGROUP_SIZE,
  * ... and scans the ids (staged through shared memory) once to count and
@@ -24,6 +29,7 @@ layout(push_constant) uniform Push { dsvk_moe_group_params params; };
 layout(binding = 0) readonly buffer Ids { uint ids[]; };
 layout(binding = 1) writeonly buffer Span { uvec2 span[]; };
 layout(binding = 2) writeonly buffer List { uint list[]; };
+layout(binding = 3) writeonly buffer Tiles { uint tiles[]; };
 
 shared uint ids_sh[IDS_PER_PASS];
 shared uint count_sh[DSVK_MOE_MAX_EXPERTS];
@@ -50,17 +56,32 @@ void main()
             count_sh[tid + k * WORKGROUP_SIZE] = count[k];
     barrier(); /* counts complete */
 
-    /* Exclusive prefix sum: each invocation adds up the counts before each
-     * of its experts. */
+    /* Exclusive prefix sum of the runs padded to whole tiles: each
+     * invocation adds up the runs before each of its experts. */
+    uint tile = params.tile;
     uint next[EXPERTS_PER_THREAD];
     for (uint k = 0u; k < EXPERTS_PER_THREAD; k++) {
         uint e = tid + k * WORKGROUP_SIZE;
         uint first = 0u;
         for (uint o = 0u; o < min(e, params.n_expert); o++)
-            first += count_sh[o];
+            first += (count_sh[o] + tile - 1u) / tile * tile;
         next[k] = first;
-        if (e < params.n_expert)
-            span[params.span_base + e] = uvec2(first, count[k]);
+        if (e >= params.n_expert)
+            continue;
+        uint end = first + (count[k] + tile - 1u) / tile * tile;
+        span[params.span_base + e] = uvec2(first, count[k]);
+        for (uint p = first + count[k]; p < end; p++)
+            list[params.list_base + p] = DSVK_MOE_NONE;
+        if (params.max_tiles != 0u)
+            for (uint j = first / tile; j < end / tile; j++)
+                tiles[params.tiles_base + j] = e;
+    }
+    if (params.max_tiles != 0u) {
+        uint used = 0u;
+        for (uint o = 0u; o < params.n_expert; o++)
+            used += (count_sh[o] + tile - 1u) / tile;
+        for (uint j = used + tid; j < params.max_tiles; j += WORKGROUP_SIZE)
+            tiles[params.tiles_base + j] = DSVK_MOE_NONE;
     }
 
     for (uint base = 0u; base < params.n_assign; base += IDS_PER_PASS) {

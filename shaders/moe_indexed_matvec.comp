@@ -26,6 +26,8 @@ layout(binding = 1) readonly buffer X { float x[]; };
 layout(binding = 2) buffer Y { float y[]; }; /* read by the epilogues */
 layout(binding = 3) readonly buffer Ids { uint ids[]; };
 layout(binding = 4) readonly buffer RouteWeights { float route_weights[]; };
+/* Tiles: binding 3 holds the tile table, binding 4 the slots' list. */
+layout(binding = 4) readonly buffer List { uint list[]; };
 
 #define WEIGHT_WORDS weight_words
 #ifdef WIDE_ROWS
@@ -71,7 +73,8 @@ term stack_term(uint weight_base, uint m, uint x_row, float weight)
     t.rows = params.rows;
     t.row_bytes = params.row_bytes;
     t.x_row = x_row;
-    t.x_step = params.n_head * params.x.stride;
+    t.x_step = (params.tiles != DSVK_TILES_NONE ? 1u : params.n_head) *
+               params.x.stride;
     t.cols = params.cols;
     t.weight = weight;
     /* Uniform: unsigned wrap-around covers m < first_matrix. */
@@ -127,7 +130,16 @@ void main()
     uint y_row = params.y.base + a * params.y.stride;
     uint rows = params.rows;
     uint n_tokens = 1u, y_step = 0u; /* the tile's tokens, and their rows */
-    if (params.combine != 0u) {
+    uint first_slot = 0u;               /* tiles */
+    if (params.tiles != DSVK_TILES_NONE) {
+        uint tile = params.first_tile + gl_WorkGroupID.y;
+        m = ids[params.ids_base + tile];
+        if (m == DSVK_MOE_NONE)
+            return; /* uniform: past the last expert's run */
+        first_slot = tile * WEIGHT_TOKENS;
+        a = gl_WorkGroupID.y * WEIGHT_TOKENS; /* its first x row */
+        n_tokens = WEIGHT_TOKENS;
+    } else if (params.combine != 0u) {
         n_terms = params.combine + (params.shared_len != 0u ? 1u : 0u);
     } else if (params.n_head != 0u) {
         uint first_token = gl_WorkGroupID.y / params.n_matrices * WEIGHT_TOKENS;
@@ -190,9 +202,19 @@ void main()
                     sum[i][t] += tm.weight * acc[i][t];
             }
     }
-    for (uint t = 0u; t < n_tokens; t++)
+    for (uint t = 0u; t < n_tokens; t++) {
+        uint out_row = y_row + t * y_step;
+        if (params.tiles != DSVK_TILES_NONE) {
+            uint p = first_slot + t, assignment = list[params.list_base + p];
+            if (assignment == DSVK_MOE_NONE)
+                continue; /* a padding slot of the expert's last tile */
+            out_row = params.y.base +
+                      (params.tiles == DSVK_TILES_TO_SLOTS ? a + t : assignment) *
+                          params.y.stride;
+        }
         for (uint i = 0u; i < PRODUCT_ROWS; i++)
             if (product_writer() && first_row + i < rows)
-                epilogue_store(params.epilogue,
-                               y_row + t * y_step + first_row + i, sum[i][t]);
+                epilogue_store(params.epilogue, out_row + first_row + i,
+                               sum[i][t]);
+    }
 }

@@ -27,4 +27,5 @@ list(APPEND DSVK_SHADER_TABLE
   "moe_route moe_route.comp"
   "moe_group moe_group.comp"
   "moe_combine moe_combine.comp"
+  "moe_gather moe_gather.comp"
 )
