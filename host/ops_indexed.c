@@ -68,8 +68,8 @@ static void bound_range(const rt_weight *w, uint32_t first, uint32_t n,
  * it covers at spans[0]; spans[1..n_spans-1] and the rest of params are
  * filled by the caller. Grid y is `slots` (head-indexed: per tile of
  * `tokens` tokens and head), grid x covers `rows` (at least w->rows);
- * `tokens` (per invocation) is 1 but for the head-indexed products of
- * prompts on CPU-class kernels. Weights bound with w
+ * `tokens` (per invocation) is 1 but for prompts on CPU-class kernels
+ * (head-indexed products and expert tiles). Weights bound with w
  * (the caller checked that one binding covers them all) allow no chunks.
  * When combining, the chunks after the first add to what the first
  * stored. */
