@@ -13,6 +13,12 @@
 /* Context splits aim for this many workgroups: enough to fill a desktop
  * GPU when a batch alone gives only a few. */
 #define MLA_TARGET_WORKGROUPS 256u
+/* Loop iterations one invocation of the attention may run: half of
+ * lavapipe's 65,535, past which its loops stop silently (PERFORMANCE.md).
+ * The margin covers a loop the compiler adds or fails to unroll: measured
+ * with r 512, one split went wrong between 154 and 156 passes, where
+ * loop_iterations counts 64,300 to 65,100. */
+#define MLA_LOOP_BUDGET 32768u
 /* Latent accumulators (vec2) one invocation may hold for its head group:
  * heads per group x pairs per invocation, a register budget. */
 #define MLA_MAX_ACCUMULATORS 32u
@@ -225,6 +231,46 @@ static uint32_t choose_splits(uint32_t n_tokens, uint32_t n_groups,
     return n ? n : 1;
 }
 
+static uint64_t ceil_div(uint64_t n, uint64_t d)
+{
+    return (n + d - 1) / d;
+}
+
+/* Loop iterations one invocation of mla_attention.comp runs for a split of
+ * split_len positions, counted from its loops (the head and pair loops are
+ * unrolled and do not count): staging the queries, per pass of
+ * MLA_WORKGROUP positions the pass loop, the latent and rope-key pairs and
+ * two loops over the pass's positions, the output, and the merge of
+ * n_split partials. */
+static uint64_t loop_iterations(const mla_shape *s, uint32_t heads,
+                                uint32_t split_len, uint32_t n_split)
+{
+    const uint32_t r = s->kv_lora_rank, dr = s->qk_rope_head_dim;
+    uint64_t staging = ceil_div((uint64_t)heads * r, MLA_WORKGROUP) +
+                       ceil_div((uint64_t)heads * dr, MLA_WORKGROUP);
+    uint64_t per_pass = 1 + r / 2 + dr / 2 + 2 * MLA_WORKGROUP;
+    uint64_t passes = ceil_div(split_len, MLA_WORKGROUP);
+    uint64_t merge =
+        n_split > 1 ? heads * (2ull * n_split +
+                               ceil_div(r, MLA_WORKGROUP) * (1ull + n_split))
+                    : 0;
+    return staging + passes * per_pass + heads + merge;
+}
+
+/* The fewest splits, at least `wanted`, whose invocations all stay within
+ * MLA_LOOP_BUDGET; 0 when even MLA_MAX_SPLIT_ROWS splits do not. */
+static uint32_t bounded_splits(const mla_shape *s, uint32_t heads,
+                               uint32_t n_kv, uint32_t wanted)
+{
+    for (uint32_t n = wanted; n <= MLA_MAX_SPLIT_ROWS; n++) {
+        uint32_t split_len =
+            (uint32_t)align_up(ceil_div(n_kv, n), MLA_WORKGROUP);
+        if (loop_iterations(s, heads, split_len, n) <= MLA_LOOP_BUDGET)
+            return n;
+    }
+    return 0;
+}
+
 static dsvk_status check_attention(const rt_ops *ops, const mla_shape *s,
                                    const mla_attention_desc *d, rt_view out)
 {
@@ -251,11 +297,10 @@ static dsvk_status check_attention(const rt_ops *ops, const mla_shape *s,
                        s->n_head, s->v_head_dim, d->q.rows, d->q.cols, out.rows,
                        out.cols);
     uint32_t n_tokens = d->q.rows / s->n_head;
-    if (d->n_split > 1 && (uint64_t)d->n_split * n_tokens > MLA_MAX_SPLIT_ROWS)
+    if (d->n_split > MLA_MAX_SPLIT_ROWS)
         return rt_fail(ops->dev, DSVK_ERROR_INVALID_ARGUMENT,
-                       "%s: %u splits of %u tokens exceed %u (token, split) "
-                       "pairs",
-                       op, d->n_split, n_tokens, MLA_MAX_SPLIT_ROWS);
+                       "%s: %u splits exceed %u (token, split) pairs", op,
+                       d->n_split, MLA_MAX_SPLIT_ROWS);
     if (!d->scratch || d->scratch_offset % 16)
         return rt_fail(ops->dev, DSVK_ERROR_INVALID_ARGUMENT,
                        "%s: scratch needs a buffer and a 16-byte aligned "
@@ -264,52 +309,44 @@ static dsvk_status check_attention(const rt_ops *ops, const mla_shape *s,
     return check_cache(ops, op, d->cache, d->pos0 + n_tokens);
 }
 
-dsvk_status mla_attention(const rt_ops *ops, const mla_shape *shape,
-                          const mla_attention_desc *desc, rt_view out)
+/* How the attention core runs: head groups, splits, and the tokens of
+ * each dispatch. */
+typedef struct core_plan {
+    uint32_t heads, n_groups, n_split, split_len, group_tokens;
+} core_plan;
+
+/* One dispatch of the attention core for tokens t0 .. t0 + T - 1 of the
+ * step: ql, q and lat are viewed from token t0 on, so the shader sees a
+ * batch of T tokens at pos0 + t0. */
+static dsvk_status record_core(const rt_ops *ops, const mla_shape *shape,
+                               const mla_attention_desc *desc,
+                               const scratch_layout *l, const core_plan *plan,
+                               uint32_t t0, uint32_t T)
 {
     const char *op = "mla_attention";
-    dsvk_status status = check_attention(ops, shape, desc, out);
-    if (status != DSVK_OK)
-        return status;
     const mla_latent_cache *cache = desc->cache;
-    uint32_t H = shape->n_head, r = shape->kv_lora_rank;
-    uint32_t dn = shape->qk_nope_head_dim, dr = shape->qk_rope_head_dim;
-    uint32_t n_tokens = desc->q.rows / H;
-    uint32_t n_kv = desc->pos0 + n_tokens;
-    bool tiled = n_tokens > MLA_MATVEC_MAX_TOKENS;
-    scratch_layout l = layout_scratch(shape, n_tokens);
-    uint64_t base = desc->scratch_offset;
-    rt_view ql = {desc->scratch, base + l.ql, n_tokens * H, r, r};
-    rt_view lat = {desc->scratch, base + l.lat, n_tokens * H, r, r};
-
-    uint32_t heads = 0;
-    status = heads_per_group(ops, shape, &heads);
-    if (status != DSVK_OK)
-        return status;
-    /* ql_h = W_UK_h^T qn_h: attn_k_b holds W_UK_h^T as r rows of dn. */
-    rt_view qn = desc->q;
-    qn.cols = dn;
-    status = indexed_heads(ops, "mla_ql", desc->k_b, qn, ql, tiled);
-    if (status != DSVK_OK)
-        return status;
-    uint32_t n_groups = (H + heads - 1) / heads;
-    uint32_t n_split =
-        desc->n_split ? desc->n_split : choose_splits(n_tokens, n_groups, n_kv);
-    uint32_t split_len =
-        (uint32_t)align_up((n_kv + n_split - 1) / n_split, MLA_WORKGROUP);
-    rt_view part = {desc->scratch, base + l.part, n_tokens * H * n_split, r, r};
+    const uint32_t H = shape->n_head, r = shape->kv_lora_rank;
+    const uint32_t dn = shape->qk_nope_head_dim, dr = shape->qk_rope_head_dim;
+    const uint32_t n_kv = desc->pos0 + t0 + T, n_split = plan->n_split;
+    const uint64_t base = desc->scratch_offset;
+    const uint64_t row0 = (uint64_t)t0 * H;
+    rt_view ql = {desc->scratch, base + l->ql + row0 * r * 4, T * H, r, r};
+    rt_view lat = {desc->scratch, base + l->lat + row0 * r * 4, T * H, r, r};
+    rt_view part = {desc->scratch, base + l->part, T * H * n_split, r, r};
+    rt_view qp = {desc->q.buffer,
+                  desc->q.offset + 4ull * (dn + row0 * desc->q.stride), T * H,
+                  dr, desc->q.stride};
 
     rt_span spans[8];
     dsvk_mla_attention_params params = {
         .n_head = H,
-        .pos0 = desc->pos0,
-        .split_len = split_len,
+        .pos0 = desc->pos0 + t0,
+        .split_len = plan->split_len,
         .n_split = n_split,
         .scale = desc->scale,
     };
-    rt_view qp = {desc->q.buffer, desc->q.offset + 4ull * dn, desc->q.rows, dr,
-                  desc->q.stride};
-    status = op_bind_view(ops, op, "ql", ql, false, &spans[0], &params.ql);
+    dsvk_status status =
+        op_bind_view(ops, op, "ql", ql, false, &spans[0], &params.ql);
     if (status == DSVK_OK)
         status = op_bind_view(ops, op, "q", qp, false, &spans[1], &params.qp);
     if (status == DSVK_OK)
@@ -327,12 +364,12 @@ dsvk_status mla_attention(const rt_ops *ops, const mla_shape *shape,
                               &spans[4], &params.lat);
     if (status == DSVK_OK && n_split > 1)
         status = bind_elements(ops, op, "split statistics", desc->scratch,
-                               base + l.stat, (uint64_t)part.rows * 8, 8, true,
+                               base + l->stat, (uint64_t)part.rows * 8, 8, true,
                                &spans[5], &params.stat_base);
     if (status == DSVK_OK && n_split > 1)
         status =
             bind_elements(ops, op, "merge counters", desc->scratch,
-                          base + l.counter, (uint64_t)n_tokens * n_groups * 4,
+                          base + l->counter, (uint64_t)T * plan->n_groups * 4,
                           4, true, &spans[6], &params.counter_base);
     if (status == DSVK_OK && n_split > 1)
         status =
@@ -346,15 +383,66 @@ dsvk_status mla_attention(const rt_ops *ops, const mla_shape *shape,
     const rt_caps *caps = rt_device_caps(ops->dev);
     const uint32_t spec[5] = {MLA_WORKGROUP,
                               caps->subgroup_size ? caps->subgroup_size : 1,
-                              heads, r, dr};
+                              plan->heads, r, dr};
     rt_pipeline *pipeline = NULL;
     if (status == DSVK_OK)
         status = rt_pipeline_get(ops->dev, "mla_attention", spec, 5, &pipeline);
     if (status != DSVK_OK)
         return status;
-    uint32_t grid[3] = {n_groups, n_tokens, n_split};
+    uint32_t grid[3] = {plan->n_groups, T, n_split};
     op_record(ops, pipeline, spans, 8, &params, sizeof params, grid, op);
+    return DSVK_OK;
+}
 
+dsvk_status mla_attention(const rt_ops *ops, const mla_shape *shape,
+                          const mla_attention_desc *desc, rt_view out)
+{
+    const char *op = "mla_attention";
+    dsvk_status status = check_attention(ops, shape, desc, out);
+    if (status != DSVK_OK)
+        return status;
+    const uint32_t H = shape->n_head, r = shape->kv_lora_rank;
+    const uint32_t n_tokens = desc->q.rows / H;
+    const uint32_t n_kv = desc->pos0 + n_tokens;
+    const bool tiled = n_tokens > MLA_MATVEC_MAX_TOKENS;
+    const scratch_layout l = layout_scratch(shape, n_tokens);
+    const uint64_t base = desc->scratch_offset;
+    rt_view ql = {desc->scratch, base + l.ql, n_tokens * H, r, r};
+    rt_view lat = {desc->scratch, base + l.lat, n_tokens * H, r, r};
+
+    core_plan plan = {0};
+    status = heads_per_group(ops, shape, &plan.heads);
+    if (status != DSVK_OK)
+        return status;
+    plan.n_groups = (H + plan.heads - 1) / plan.heads;
+    /* The last token sees the whole context, so its splits bound every
+     * token's. */
+    plan.n_split = bounded_splits(
+        shape, plan.heads, n_kv,
+        desc->n_split ? desc->n_split
+                      : choose_splits(n_tokens, plan.n_groups, n_kv));
+    if (plan.n_split == 0)
+        return rt_fail(ops->dev, DSVK_ERROR_UNSUPPORTED,
+                       "%s: a context of %u positions needs more than %u "
+                       "splits to stay within the loop bound",
+                       op, n_kv, MLA_MAX_SPLIT_ROWS);
+    plan.split_len =
+        (uint32_t)align_up(ceil_div(n_kv, plan.n_split), MLA_WORKGROUP);
+    plan.group_tokens =
+        plan.n_split > 1 ? MLA_MAX_SPLIT_ROWS / plan.n_split : n_tokens;
+
+    /* ql_h = W_UK_h^T qn_h: attn_k_b holds W_UK_h^T as r rows of dn. */
+    rt_view qn = desc->q;
+    qn.cols = shape->qk_nope_head_dim;
+    status = indexed_heads(ops, "mla_ql", desc->k_b, qn, ql, tiled);
+    for (uint32_t t0 = 0; t0 < n_tokens && status == DSVK_OK;
+         t0 += plan.group_tokens) {
+        uint32_t T = n_tokens - t0 < plan.group_tokens ? n_tokens - t0
+                                                       : plan.group_tokens;
+        status = record_core(ops, shape, desc, &l, &plan, t0, T);
+    }
+    if (status != DSVK_OK)
+        return status;
     /* o_h = W_UV_h lat_h: attn_v_b holds W_UV_h as dv rows of r. */
     return indexed_heads(ops, "mla_o", desc->v_b, lat, out, tiled);
 }

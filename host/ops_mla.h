@@ -51,9 +51,10 @@ typedef struct mla_prepare_desc {
 dsvk_status mla_prepare(const rt_ops *ops, const mla_shape *shape,
                         const mla_prepare_desc *desc);
 
-/* Longest batch for which mla_attention may split the context, and the most
- * (token, split) pairs it uses: this bounds the scratch. */
-#define MLA_MAX_SPLIT_ROWS 32u
+/* The most (token, split) pairs one attention dispatch uses, which bounds
+ * the scratch; a batch with more runs as several dispatches of fewer
+ * tokens. */
+#define MLA_MAX_SPLIT_ROWS 64u
 
 typedef struct mla_attention_desc {
     /* q of T tokens: T * H rows (row t * H + h) of dn + dr, RoPE already
@@ -72,8 +73,10 @@ typedef struct mla_attention_desc {
     const rt_buffer *scratch;
     uint64_t scratch_offset;
     /* Context splits per token: 0 chooses (more for short batches and long
-     * contexts); tests force 1 or more. n_split * T must stay within
-     * MLA_MAX_SPLIT_ROWS when n_split > 1. */
+     * contexts); tests ask for 1 to MLA_MAX_SPLIT_ROWS. Either way the
+     * launcher splits further where a workgroup would otherwise come near
+     * lavapipe's loop limit: no invocation runs more than 32768 loop
+     * iterations, at any context. */
     uint32_t n_split;
 } mla_attention_desc;
 

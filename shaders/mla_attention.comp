@@ -16,7 +16,14 @@
  * Each pass scores WORKGROUP_SIZE positions, one per invocation, reading
  * its cache row once for all heads; then every invocation accumulates its
  * own latent pairs over those positions. Shared memory:
- * HEADS * (r + dr + WORKGROUP_SIZE) floats, chosen by the launcher to fit. */
+ * HEADS * (r + dr + WORKGROUP_SIZE) floats, chosen by the launcher to fit.
+ *
+ * Loop bound: lavapipe stops an invocation's loops silently after 65,535
+ * iterations in all. The head and pair loops are unrolled, so a pass runs
+ * r/2 + dr/2 + 2 * WORKGROUP_SIZE iterations, plus a fixed part for the
+ * staging, the output and the merge; host/ops_mla.c counts them
+ * (loop_iterations) and splits the context so that no workgroup comes
+ * near the limit. Keep that count in step with the loops here. */
 #include "common.glsl"
 #include "model_op_params.h"
 
@@ -113,10 +120,10 @@ void main()
     float run_sum[HEADS];
     float rescale[HEADS];
     vec2 acc[HEADS * PAIRS_PER_THREAD];
-    for (uint h = 0u; h < HEADS; h++) {
+    [[unroll]] for (uint h = 0u; h < HEADS; h++) {
         run_max[h] = -1e30;
         run_sum[h] = 0.0;
-        for (uint k = 0u; k < PAIRS_PER_THREAD; k++)
+        [[unroll]] for (uint k = 0u; k < PAIRS_PER_THREAD; k++)
             acc[h * PAIRS_PER_THREAD + k] = vec2(0.0);
     }
 
@@ -124,58 +131,62 @@ void main()
         uint n = min(WORKGROUP_SIZE, end - base);
         if (tid < n) {
             float dot_h[HEADS];
-            for (uint h = 0u; h < HEADS; h++)
+            [[unroll]] for (uint h = 0u; h < HEADS; h++)
                 dot_h[h] = 0.0;
             uint row = params.latent_base + (base + tid) * LATENT_PAIRS;
             for (uint j = 0u; j < LATENT_PAIRS; j++) {
                 vec2 c = unpackHalf2x16(latent[row + j]);
-                for (uint h = 0u; h < HEADS; h++)
+                [[unroll]] for (uint h = 0u; h < HEADS; h++)
                     dot_h[h] += ql_sh[h * RANK + 2u * j] * c.x +
                                 ql_sh[h * RANK + 2u * j + 1u] * c.y;
             }
             row = params.rope_key_base + (base + tid) * ROPE_PAIRS;
             for (uint j = 0u; j < ROPE_PAIRS; j++) {
                 vec2 k = unpackHalf2x16(rope_key[row + j]);
-                for (uint h = 0u; h < HEADS; h++)
+                [[unroll]] for (uint h = 0u; h < HEADS; h++)
                     dot_h[h] += qp_sh[h * ROPE + 2u * j] * k.x +
                                 qp_sh[h * ROPE + 2u * j + 1u] * k.y;
             }
-            for (uint h = 0u; h < HEADS; h++)
+            [[unroll]] for (uint h = 0u; h < HEADS; h++)
                 prob_sh[h * WORKGROUP_SIZE + tid] = dot_h[h];
         }
         barrier(); /* scores of this pass complete */
 
-        for (uint h = 0u; h < HEADS; h++) {
-            float m = run_max[h];
-            for (uint i = 0u; i < n; i++)
-                m = max(m, prob_sh[h * WORKGROUP_SIZE + i]);
-            rescale[h] = exp(run_max[h] - m);
-            run_max[h] = m;
+        float top[HEADS];
+        [[unroll]] for (uint h = 0u; h < HEADS; h++)
+            top[h] = run_max[h];
+        for (uint i = 0u; i < n; i++)
+            [[unroll]] for (uint h = 0u; h < HEADS; h++)
+                top[h] = max(top[h], prob_sh[h * WORKGROUP_SIZE + i]);
+        [[unroll]] for (uint h = 0u; h < HEADS; h++) {
+            rescale[h] = exp(run_max[h] - top[h]);
+            run_max[h] = top[h];
         }
         barrier(); /* every invocation read the scores before they change */
 
-        for (uint i = tid; i < HEADS * WORKGROUP_SIZE; i += WORKGROUP_SIZE)
-            if (i % WORKGROUP_SIZE < n)
-                prob_sh[i] = exp(prob_sh[i] - run_max[i / WORKGROUP_SIZE]);
+        if (tid < n)
+            [[unroll]] for (uint h = 0u; h < HEADS; h++)
+                prob_sh[h * WORKGROUP_SIZE + tid] =
+                    exp(prob_sh[h * WORKGROUP_SIZE + tid] - run_max[h]);
         barrier(); /* probabilities complete */
 
-        for (uint h = 0u; h < HEADS; h++) {
+        [[unroll]] for (uint h = 0u; h < HEADS; h++) {
             run_sum[h] *= rescale[h];
-            for (uint k = 0u; k < PAIRS_PER_THREAD; k++)
+            [[unroll]] for (uint k = 0u; k < PAIRS_PER_THREAD; k++)
                 acc[h * PAIRS_PER_THREAD + k] *= rescale[h];
         }
         for (uint i = 0u; i < n; i++) {
             uint row = params.latent_base + (base + i) * LATENT_PAIRS;
-            for (uint k = 0u; k < PAIRS_PER_THREAD; k++) {
+            [[unroll]] for (uint k = 0u; k < PAIRS_PER_THREAD; k++) {
                 uint j = tid + k * WORKGROUP_SIZE;
                 if (j < LATENT_PAIRS) {
                     vec2 c = unpackHalf2x16(latent[row + j]);
-                    for (uint h = 0u; h < HEADS; h++)
+                    [[unroll]] for (uint h = 0u; h < HEADS; h++)
                         acc[h * PAIRS_PER_THREAD + k] +=
                             prob_sh[h * WORKGROUP_SIZE + i] * c;
                 }
             }
-            for (uint h = 0u; h < HEADS; h++)
+            [[unroll]] for (uint h = 0u; h < HEADS; h++)
                 run_sum[h] += prob_sh[h * WORKGROUP_SIZE + i];
         }
         barrier(); /* the next pass overwrites prob_sh */
@@ -185,7 +196,7 @@ void main()
         uint part = (row0 + h) * params.n_split + split;
         float norm = params.n_split == 1u ? 1.0 / run_sum[h] : 1.0;
         uint out_row = params.lat.base + part * params.lat.stride;
-        for (uint k = 0u; k < PAIRS_PER_THREAD; k++) {
+        [[unroll]] for (uint k = 0u; k < PAIRS_PER_THREAD; k++) {
             uint j = tid + k * WORKGROUP_SIZE;
             if (j < LATENT_PAIRS) {
                 vec2 v = acc[h * PAIRS_PER_THREAD + k] * norm;

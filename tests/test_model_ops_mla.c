@@ -6,7 +6,8 @@
  * continuing at pos0 > 0, contexts that are not multiples of the 64 positions
  * per pass, with and without context splits (merged by the last split to
  * finish, twice on one scratch), several head groups with a partial last
- * one; then clean errors for bad arguments. */
+ * one, contexts long enough for lavapipe's loop limit; then clean errors
+ * for bad arguments. */
 #include "half.h"
 #include "ops_mla.h"
 #include "ref/ref_model_ops.h"
@@ -235,9 +236,25 @@ static void test_attention(ops_fixture *f)
         {DSVK_TYPE_F16, small, 2, 63, 16},  /* 2 x 16 = all split rows */
         {DSVK_TYPE_F32, many_heads, 2, 65, 0},
         {DSVK_TYPE_F16, many_heads, 9, 0, 0},
+        /* 40 splits of 1 token: more than one dispatch's split rows. */
+        {DSVK_TYPE_F32, small, 2, 2600, 40},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         run_attention(f, &cases[i]);
+}
+
+/* Long contexts in DeepSeek-V2's latent width (r 512, dr 64). lavapipe
+ * stops an invocation's loops silently after 65,535 iterations; one
+ * workgroup over the whole context passed that near 9k positions here and
+ * gave wrong outputs with no error. The launcher now splits any context so
+ * that no invocation runs more than half that (host/ops_mla.c): one token
+ * asking for no split, and a prompt chunk whose splits need two
+ * dispatches of 4 tokens. */
+static void test_long_context(ops_fixture *f)
+{
+    const mla_shape v2_latent = {2, 16, 64, 16, 512};
+    run_attention(f, &(attention_case){DSVK_TYPE_F32, v2_latent, 1, 20000, 1});
+    run_attention(f, &(attention_case){DSVK_TYPE_F16, v2_latent, 8, 20000, 16});
 }
 
 /* RoPE of the tests: YaRN on, as the DeepSeek models use it. */
@@ -392,11 +409,11 @@ static void test_errors(ops_fixture *f)
         .v_b = &vb,
         .scale = 1,
         .scratch = buf,
-        .n_split = 17,
+        .n_split = MLA_MAX_SPLIT_ROWS + 1,
     };
     rt_view out = {buf, 4096, 2 * 3, 12, 12};
     CHECK(mla_attention(&f->ops, s, &desc, out) == DSVK_ERROR_INVALID_ARGUMENT,
-          "2 tokens x 17 splits exceed the split rows");
+          "more splits than split rows");
     printf("expected error: %s\n", rt_device_error(f->dev));
     desc.n_split = 0;
     desc.k_b = &vb;
@@ -420,6 +437,7 @@ int main(void)
     fixture_open(&f);
     test_prepare(&f);
     test_attention(&f);
+    test_long_context(&f);
     test_errors(&f);
     return fixture_close(&f, "test_model_ops_mla");
 }
