@@ -73,6 +73,10 @@ static dsvk_status choose_batch(forward *f, uint32_t wanted)
                     "buffer binding (%llu bytes)",
                     (unsigned long long)per_token, (unsigned long long)room);
     p->max_batch = fits < wanted ? (uint32_t)fits : wanted;
+    /* The expert grouping's loop bound caps a step's assignments. */
+    const uint32_t k = hp->n_expert_used ? hp->n_expert_used : 1;
+    if (p->max_batch > MOE_MAX_ASSIGNMENTS / k)
+        p->max_batch = MOE_MAX_ASSIGNMENTS / k;
     /* mla_attention's split partials do not grow with the batch. */
     uint64_t partials =
         (uint64_t)MLA_MAX_SPLIT_ROWS * hp->n_head * hp->kv_lora_rank * 4;

@@ -14,6 +14,10 @@
 /* Limits of the routing shaders. */
 #define MOE_MAX_EXPERTS 256u
 #define MOE_MAX_EXPERTS_USED 8u
+/* Most assignments (tokens x experts used) one step may group: the
+ * grouping shader scans them in one invocation, which must stay well
+ * within lavapipe's loop limit (moe_group.comp states its bound). */
+#define MOE_MAX_ASSIGNMENTS 8192u
 
 typedef enum moe_gating {
     MOE_GATING_SOFTMAX = 1, /* V2; GGUF expert_gating_func 1 */

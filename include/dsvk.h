@@ -504,7 +504,9 @@ typedef struct dsvk_session_desc {
     uint32_t n_ctx;
     /* Most tokens evaluated in one GPU step; 0: 64. Longer evaluations run
      * as several steps. It may be lowered to fit the device's buffer
-     * limits: dsvk_session_get_info says what was chosen. */
+     * limits, and to at most 8192 / n_expert_used tokens (the expert
+     * grouping's loop bound): dsvk_session_get_info says what was
+     * chosen. */
     uint32_t max_batch;
     /* Time every GPU dispatch (dsvk_session_timings); costs a little. */
     bool timestamps;

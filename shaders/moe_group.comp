@@ -15,7 +15,13 @@
  * ... and scans the ids (staged through shared memory) once to count and
  * once to scatter. Owning experts rather than assignments keeps the order
  * stable without atomics; its cost, E / WORKGROUP_SIZE compares per
- * assignment, is small next to the expert products. */
+ * assignment, is small next to the expert products.
+ *
+ * Loop bound (lavapipe stops an invocation's loops silently after 65,535
+ * iterations): with the per-expert loops unrolled, an invocation runs
+ * about 3 n_assign + 5 DSVK_MOE_MAX_EXPERTS iterations (two scans, and
+ * the tile table of an expert that has every assignment), so the forward
+ * pass keeps n_assign <= MOE_MAX_ASSIGNMENTS (host/ops_moe.h). */
 #include "common.glsl"
 #include "model_op_params.h"
 
@@ -38,7 +44,7 @@ void main()
 {
     uint tid = gl_LocalInvocationIndex;
     uint count[EXPERTS_PER_THREAD];
-    for (uint k = 0u; k < EXPERTS_PER_THREAD; k++)
+    [[unroll]] for (uint k = 0u; k < EXPERTS_PER_THREAD; k++)
         count[k] = 0u;
 
     for (uint base = 0u; base < params.n_assign; base += IDS_PER_PASS) {
@@ -47,11 +53,11 @@ void main()
             ids_sh[i] = ids[params.ids_base + base + i];
         barrier(); /* ids of this pass staged */
         for (uint i = 0u; i < n; i++)
-            for (uint k = 0u; k < EXPERTS_PER_THREAD; k++)
+            [[unroll]] for (uint k = 0u; k < EXPERTS_PER_THREAD; k++)
                 count[k] += uint(ids_sh[i] == tid + k * WORKGROUP_SIZE);
         barrier(); /* the next pass overwrites ids_sh */
     }
-    for (uint k = 0u; k < EXPERTS_PER_THREAD; k++)
+    [[unroll]] for (uint k = 0u; k < EXPERTS_PER_THREAD; k++)
         if (tid + k * WORKGROUP_SIZE < params.n_expert)
             count_sh[tid + k * WORKGROUP_SIZE] = count[k];
     barrier(); /* counts complete */
@@ -60,7 +66,7 @@ void main()
      * invocation adds up the runs before each of its experts. */
     uint tile = params.tile;
     uint next[EXPERTS_PER_THREAD];
-    for (uint k = 0u; k < EXPERTS_PER_THREAD; k++) {
+    [[unroll]] for (uint k = 0u; k < EXPERTS_PER_THREAD; k++) {
         uint e = tid + k * WORKGROUP_SIZE;
         uint first = 0u;
         for (uint o = 0u; o < min(e, params.n_expert); o++)
@@ -90,7 +96,7 @@ void main()
             ids_sh[i] = ids[params.ids_base + base + i];
         barrier(); /* ids of this pass staged */
         for (uint i = 0u; i < n; i++)
-            for (uint k = 0u; k < EXPERTS_PER_THREAD; k++)
+            [[unroll]] for (uint k = 0u; k < EXPERTS_PER_THREAD; k++)
                 if (ids_sh[i] == tid + k * WORKGROUP_SIZE)
                     list[params.list_base + next[k]++] = base + i;
         barrier(); /* the next pass overwrites ids_sh */

@@ -230,6 +230,22 @@ static void test_limits(const dsvk_model *model)
     CHECK(dsvk_session_position(s) == 0, "position %u after failures",
           dsvk_session_position(s));
     dsvk_session_destroy(s);
+
+    /* A huge step is cut to what the expert grouping's loop bound allows:
+     * 8192 assignments (host/ops_moe.h). */
+    dsvk_model_info mi;
+    dsvk_model_get_info(model, &mi);
+    dsvk_session *wide = new_session(
+        model, &(dsvk_session_desc){.n_ctx = 16, .max_batch = 1u << 20});
+    if (!wide)
+        return;
+    dsvk_session_info info;
+    dsvk_session_get_info(wide, &info);
+    CHECK(info.max_batch * mi.n_expert_used <= 8192 &&
+              (info.max_batch + 1) * mi.n_expert_used > 8192,
+          "max batch %u with %u experts per token", info.max_batch,
+          mi.n_expert_used);
+    dsvk_session_destroy(wide);
 }
 
 static void test_timings(const dsvk_model *model)
