@@ -54,7 +54,7 @@ dsvk_status mla_prepare(const rt_ops *ops, const mla_shape *shape,
 /* The most (token, split) pairs one attention dispatch uses, which bounds
  * the scratch; a batch with more runs as several dispatches of fewer
  * tokens. */
-#define MLA_MAX_SPLIT_ROWS 64u
+#define MLA_MAX_SPLIT_ROWS 32u
 
 typedef struct mla_attention_desc {
     /* q of T tokens: T * H rows (row t * H + h) of dn + dr, RoPE already

@@ -236,8 +236,8 @@ static void test_attention(ops_fixture *f)
         {DSVK_TYPE_F16, small, 2, 63, 16},  /* 2 x 16 = all split rows */
         {DSVK_TYPE_F32, many_heads, 2, 65, 0},
         {DSVK_TYPE_F16, many_heads, 9, 0, 0},
-        /* 40 splits of 1 token: more than one dispatch's split rows. */
-        {DSVK_TYPE_F32, small, 2, 2600, 40},
+        /* 24 splits of 2 tokens: more than one dispatch's split rows. */
+        {DSVK_TYPE_F32, small, 2, 2600, 24},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         run_attention(f, &cases[i]);
@@ -248,8 +248,8 @@ static void test_attention(ops_fixture *f)
  * workgroup over the whole context passed that near 9k positions here and
  * gave wrong outputs with no error. The launcher now splits any context so
  * that no invocation runs more than half that (host/ops_mla.c): one token
- * asking for no split, and a prompt chunk whose splits need two
- * dispatches of 4 tokens. */
+ * asking for no split, and a prompt chunk whose splits need four
+ * dispatches of 2 tokens. */
 static void test_long_context(ops_fixture *f)
 {
     const mla_shape v2_latent = {2, 16, 64, 16, 512};
