@@ -257,18 +257,28 @@ static uint64_t loop_iterations(const mla_shape *s, uint32_t heads,
     return staging + passes * per_pass + heads + merge;
 }
 
-/* The fewest splits, at least `wanted`, whose invocations all stay within
- * MLA_LOOP_BUDGET; 0 when even MLA_MAX_SPLIT_ROWS splits do not. */
-static uint32_t bounded_splits(const mla_shape *s, uint32_t heads,
-                               uint32_t n_kv, uint32_t wanted)
+/* How the attention core runs: head groups, splits, and the tokens of
+ * each dispatch. */
+typedef struct core_plan {
+    uint32_t heads, n_groups, n_split, split_len, group_tokens;
+} core_plan;
+
+/* Sets the fewest splits, at least `wanted`, whose invocations all stay
+ * within MLA_LOOP_BUDGET, and their length; false when even
+ * MLA_MAX_SPLIT_ROWS splits do not. */
+static bool bound_splits(const mla_shape *s, uint32_t n_kv, uint32_t wanted,
+                         core_plan *plan)
 {
     for (uint32_t n = wanted; n <= MLA_MAX_SPLIT_ROWS; n++) {
         uint32_t split_len =
             (uint32_t)align_up(ceil_div(n_kv, n), MLA_WORKGROUP);
-        if (loop_iterations(s, heads, split_len, n) <= MLA_LOOP_BUDGET)
-            return n;
+        if (loop_iterations(s, plan->heads, split_len, n) <= MLA_LOOP_BUDGET) {
+            plan->n_split = n;
+            plan->split_len = split_len;
+            return true;
+        }
     }
-    return 0;
+    return false;
 }
 
 static dsvk_status check_attention(const rt_ops *ops, const mla_shape *s,
@@ -308,12 +318,6 @@ static dsvk_status check_attention(const rt_ops *ops, const mla_shape *s,
                        op);
     return check_cache(ops, op, d->cache, d->pos0 + n_tokens);
 }
-
-/* How the attention core runs: head groups, splits, and the tokens of
- * each dispatch. */
-typedef struct core_plan {
-    uint32_t heads, n_groups, n_split, split_len, group_tokens;
-} core_plan;
 
 /* One dispatch of the attention core for tokens t0 .. t0 + T - 1 of the
  * step: ql, q and lat are viewed from token t0 on, so the shader sees a
@@ -417,17 +421,14 @@ dsvk_status mla_attention(const rt_ops *ops, const mla_shape *shape,
     plan.n_groups = (H + plan.heads - 1) / plan.heads;
     /* The last token sees the whole context, so its splits bound every
      * token's. */
-    plan.n_split = bounded_splits(
-        shape, plan.heads, n_kv,
-        desc->n_split ? desc->n_split
-                      : choose_splits(n_tokens, plan.n_groups, n_kv));
-    if (plan.n_split == 0)
+    uint32_t wanted = desc->n_split
+                          ? desc->n_split
+                          : choose_splits(n_tokens, plan.n_groups, n_kv);
+    if (!bound_splits(shape, n_kv, wanted, &plan))
         return rt_fail(ops->dev, DSVK_ERROR_UNSUPPORTED,
                        "%s: a context of %u positions needs more than %u "
                        "splits to stay within the loop bound",
                        op, n_kv, MLA_MAX_SPLIT_ROWS);
-    plan.split_len =
-        (uint32_t)align_up(ceil_div(n_kv, plan.n_split), MLA_WORKGROUP);
     plan.group_tokens =
         plan.n_split > 1 ? MLA_MAX_SPLIT_ROWS / plan.n_split : n_tokens;
 
