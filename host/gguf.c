@@ -40,7 +40,6 @@
 #define MIN_STRING_BYTES 8u
 
 /* Longest part of a name quoted in an error message. */
-#define QUOTE_MAX 64
 
 typedef struct reader {
     const uint8_t *bytes;
@@ -135,11 +134,9 @@ static bool read_str(reader *r, gguf_str *out)
     return true;
 }
 
-/* Copies a name from the file for an error message: printable ASCII only
- * (so the message stays one line), at most QUOTE_MAX bytes. */
-static const char *quote(gguf_str s, char buf[QUOTE_MAX + 4])
+const char *gguf_quote(gguf_str s, char buf[GGUF_QUOTE_MAX + 4])
 {
-    uint64_t n = s.len < QUOTE_MAX ? s.len : QUOTE_MAX;
+    uint64_t n = s.len < GGUF_QUOTE_MAX ? s.len : GGUF_QUOTE_MAX;
     for (uint64_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s.data[i];
         buf[i] = c >= 0x20 && c < 0x7f ? (char)c : '?';
@@ -265,14 +262,14 @@ static bool parse_array(reader *r, gguf_kv *kv, const char *where)
 
 static bool parse_kv(reader *r, gguf_kv *kv, uint64_t index)
 {
-    char where[QUOTE_MAX + 64], name[QUOTE_MAX + 4], what[256];
+    char where[GGUF_QUOTE_MAX + 64], name[GGUF_QUOTE_MAX + 4], what[256];
     snprintf(where, sizeof where, "key/value %llu", (unsigned long long)index);
     if (!read_str(r, &kv->key)) {
         snprintf(what, sizeof what, "%s key", where);
         return truncated(r, what);
     }
     snprintf(where, sizeof where, "key/value %llu ('%s')",
-             (unsigned long long)index, quote(kv->key, name));
+             (unsigned long long)index, gguf_quote(kv->key, name));
 
     uint32_t type;
     if (!read_u32(r, &type)) {
@@ -299,14 +296,14 @@ static bool parse_kv(reader *r, gguf_kv *kv, uint64_t index)
  * data offset is checked later, once the data section's start is known. */
 static bool parse_tensor_info(reader *r, gguf_tensor *t, uint64_t index)
 {
-    char where[QUOTE_MAX + 64], name[QUOTE_MAX + 4], what[256];
+    char where[GGUF_QUOTE_MAX + 64], name[GGUF_QUOTE_MAX + 4], what[256];
     snprintf(where, sizeof where, "tensor %llu", (unsigned long long)index);
     if (!read_str(r, &t->name)) {
         snprintf(what, sizeof what, "%s name", where);
         return truncated(r, what);
     }
     snprintf(where, sizeof where, "tensor %llu ('%s')",
-             (unsigned long long)index, quote(t->name, name));
+             (unsigned long long)index, gguf_quote(t->name, name));
 
     snprintf(what, sizeof what, "%s shape", where);
     if (!read_u32(r, &t->n_dims))
@@ -366,14 +363,14 @@ static bool read_alignment(reader *r, gguf_file *f)
 /* Tensor data must lie, aligned, inside the data section. */
 static bool check_tensor_data(reader *r, gguf_file *f)
 {
-    char name[QUOTE_MAX + 4];
+    char name[GGUF_QUOTE_MAX + 4];
     for (uint64_t i = 0; i < f->n_tensors; i++) {
         gguf_tensor *t = &f->tensors[i];
         if (t->file_offset % f->alignment != 0)
             return fail(r,
                         "tensor %llu ('%s') data offset %llu is not a "
                         "multiple of the alignment %llu",
-                        (unsigned long long)i, quote(t->name, name),
+                        (unsigned long long)i, gguf_quote(t->name, name),
                         (unsigned long long)t->file_offset,
                         (unsigned long long)f->alignment);
         uint64_t start, end;
@@ -382,7 +379,7 @@ static bool check_tensor_data(reader *r, gguf_file *f)
             return fail(r,
                         "tensor %llu ('%s') data (offset %llu, %llu bytes) "
                         "runs past the end of the file (%llu bytes)",
-                        (unsigned long long)i, quote(t->name, name),
+                        (unsigned long long)i, gguf_quote(t->name, name),
                         (unsigned long long)t->file_offset,
                         (unsigned long long)t->n_bytes,
                         (unsigned long long)f->size);
@@ -407,7 +404,7 @@ static int compare_tensor_names(const void *a, const void *b)
 /* Builds the sorted indexes; equal neighbours are duplicates. */
 static bool index_names(reader *r, gguf_file *f)
 {
-    char name[QUOTE_MAX + 4];
+    char name[GGUF_QUOTE_MAX + 4];
     f->kvs_by_key = malloc((f->n_kv ? f->n_kv : 1) * sizeof *f->kvs_by_key);
     f->tensors_by_name =
         malloc((f->n_tensors ? f->n_tensors : 1) * sizeof *f->tensors_by_name);
@@ -424,12 +421,12 @@ static bool index_names(reader *r, gguf_file *f)
     for (uint64_t i = 1; i < f->n_kv; i++)
         if (compare_kv_keys(&f->kvs_by_key[i - 1], &f->kvs_by_key[i]) == 0)
             return fail(r, "duplicate key '%s'",
-                        quote(f->kvs_by_key[i]->key, name));
+                        gguf_quote(f->kvs_by_key[i]->key, name));
     for (uint64_t i = 1; i < f->n_tensors; i++)
         if (compare_tensor_names(&f->tensors_by_name[i - 1],
                                  &f->tensors_by_name[i]) == 0)
             return fail(r, "duplicate tensor name '%s'",
-                        quote(f->tensors_by_name[i]->name, name));
+                        gguf_quote(f->tensors_by_name[i]->name, name));
     return true;
 }
 

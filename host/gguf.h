@@ -112,6 +112,11 @@ bool gguf_type_block(uint32_t type, uint32_t *block_elements,
 const char *gguf_type_name(uint32_t type); /* "Q4_K", or "unknown" */
 
 bool gguf_str_eq(gguf_str s, const char *cstr);
+/* A string from the file as error messages show it: printable ASCII only
+ * (other bytes become '?', so the message stays one line), at most
+ * GGUF_QUOTE_MAX bytes and "..." after a longer one. Returns buf. */
+#define GGUF_QUOTE_MAX 64
+const char *gguf_quote(gguf_str s, char buf[GGUF_QUOTE_MAX + 4]);
 /* Orders two strings bytewise, shorter first on a common prefix. */
 int gguf_str_compare(gguf_str a, gguf_str b);
 

@@ -95,9 +95,9 @@ static bool read_rope_scaling(const gguf_file *f, model_hparams *hp, char *err,
         else if (gguf_str_eq(type, "yarn"))
             hp->rope_scaling = MODEL_ROPE_SCALING_YARN;
         else if (!gguf_str_eq(type, "linear")) {
-            set_error(err, err_size,
-                      "rope scaling type '%.*s' is not supported",
-                      (int)(type.len > 32 ? 32 : type.len), type.data);
+            char name[GGUF_QUOTE_MAX + 4];
+            set_error(err, err_size, "rope scaling type '%s' is not supported",
+                      gguf_quote(type, name));
             return false;
         }
     }
@@ -514,10 +514,11 @@ dsvk_status model_read_hparams(const gguf_file *file, model_hparams *hp,
         return DSVK_ERROR_BAD_MODEL;
     }
     if (!gguf_str_eq(arch, "deepseek2")) {
+        char name[GGUF_QUOTE_MAX + 4];
         set_error(err, err_size,
-                  "architecture '%.*s' is not supported (dsvk runs deepseek2 "
+                  "architecture '%s' is not supported (dsvk runs deepseek2 "
                   "models)",
-                  (int)(arch.len > 64 ? 64 : arch.len), arch.data);
+                  gguf_quote(arch, name));
         return DSVK_ERROR_BAD_MODEL;
     }
     if (!read_hparams(file, hp, err, err_size) ||

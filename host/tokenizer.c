@@ -209,10 +209,12 @@ static dsvk_status index_texts(tok *t, char *err, size_t err_size)
         if (len == 0) /* can never be produced or matched */
             continue;
         int32_t other = tok_text_map_add(&t->by_text, t, (int32_t)i);
+        char name[GGUF_QUOTE_MAX + 4];
         if (other != TOK_NONE)
             return tok_fail(err, err_size, DSVK_ERROR_BAD_FILE,
-                            "duplicate token '%.*s' (ids %d and %u)",
-                            (int)(len > 64 ? 64 : len), s, (int)other, i);
+                            "duplicate token '%s' (ids %d and %u)",
+                            gguf_quote((gguf_str){s, len}, name), (int)other,
+                            i);
     }
     for (int b = 0; b < 256; b++) {
         char utf8[4];
@@ -358,14 +360,15 @@ dsvk_status tok_load(const gguf_file *f, tok **out, char *err, size_t err_size)
 {
     *out = NULL;
     gguf_str model, pre;
+    char name[GGUF_QUOTE_MAX + 4];
     if (!gguf_get_str(f, "tokenizer.ggml.model", &model))
         return tok_fail(err, err_size, DSVK_ERROR_BAD_FILE,
                         "no tokenizer: tokenizer.ggml.model is missing");
     if (!gguf_str_eq(model, "gpt2"))
         return tok_fail(err, err_size, DSVK_ERROR_BAD_MODEL,
-                        "tokenizer model '%.*s' is not supported (only "
+                        "tokenizer model '%s' is not supported (only "
                         "byte-level BPE, 'gpt2')",
-                        (int)(model.len > 64 ? 64 : model.len), model.data);
+                        gguf_quote(model, name));
     if (!gguf_get_str(f, "tokenizer.ggml.pre", &pre))
         return tok_fail(err, err_size, DSVK_ERROR_BAD_MODEL,
                         "tokenizer.ggml.pre is missing: the pre-tokenizer "
