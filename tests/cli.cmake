@@ -90,6 +90,21 @@ dsvk_cli_test(cli_chat_context_full LABEL gpu DEFS
   "-DSTDIN=Hello there\\nHow are you\\n"
   "-DSTDERR=^seed [0-9]+\nturn 1: [^\n]*\ndsvk: [^\n]*context[^\n]*; /reset starts a new conversation\n$")
 
+# Ctrl-C: a real SIGINT stops run (in the generation and in the prompt's
+# steps), chat (a reply, then the chat at its prompt) and bench cleanly,
+# with exit status 130 (tests/cli/interrupt.cmake, driven by
+# tests/cli/interrupt_driver.c).
+add_executable(cli_interrupt_driver ${DSVK_TEST_DIR}/cli/interrupt_driver.c)
+foreach(case run prefill chat bench)
+  set(test cli_interrupt_${case})
+  add_test(NAME ${test} COMMAND ${CMAKE_COMMAND} -DDSVK=${dsvk}
+           -DDRIVER=$<TARGET_FILE:cli_interrupt_driver> -DMODEL=${M}
+           -DWORK=${DSVK_CLI_WORK}/${test} -DCASE=${case}
+           -P ${DSVK_TEST_DIR}/cli/interrupt.cmake)
+  set_tests_properties(${test} PROPERTIES ENVIRONMENT "DSVK_VALIDATION=1"
+    FIXTURES_REQUIRED cli_model LABELS gpu)
+endforeach()
+
 # bench: both rates, and the op tables where the device has timestamps
 # (lavapipe has; the baseline profile has not).
 set(rates "prompt processing +pp16 +[0-9.]+ +\\([0-9.]+ - [0-9.]+\\)\ngeneration +tg4 +[0-9.]+ +\\([0-9.]+ - [0-9.]+\\)\n")

@@ -5,6 +5,7 @@
  * each op in one prefill step and one decode step, from timestamps. */
 #include "commands.h"
 #include "common.h"
+#include "interrupt.h"
 #include "op_table.h"
 #include "open_model.h"
 
@@ -33,7 +34,9 @@ static void usage(FILE *out)
           "  -n, --n-gen N      generated tokens (default 128)\n"
           "  -r, --runs N       measured runs (default 5)\n"
           "  --device N         Vulkan device (see dsvk devices)\n"
-          "  -h, --help         show this help\n",
+          "  -h, --help         show this help\n"
+          "\n"
+          "Ctrl-C stops it at the next step, with exit status 130.\n",
           out);
 }
 
@@ -125,8 +128,16 @@ static void print_rate(const char *what, const char *test, double *rates,
            rates[n - 1]);
 }
 
+/* Stops a run at Ctrl-C. It costs a token's decoding per token, nothing
+ * next to the step that evaluates it. */
+static bool on_token(void *user, dsvk_token token, const char *text, size_t len)
+{
+    (void)user, (void)token, (void)text, (void)len;
+    return !interrupt_requested();
+}
+
 /* The -r measured runs after a warm-up, each from position 0; returns the
- * exit code. */
+ * exit code (0 also when Ctrl-C stopped them, with nothing printed). */
 static int measure(const options *o, const open_model *m,
                    const dsvk_token *prompt)
 {
@@ -138,18 +149,21 @@ static int measure(const options *o, const open_model *m,
     int code = rates ? 0 : cli_error("out of memory");
     /* Greedy choice on the GPU (no sampler), and never an early stop: every
      * run evaluates the same tokens. */
-    const dsvk_generate_desc gen = {.max_tokens = o->n_gen, .ignore_eog = true};
+    const dsvk_generate_desc gen = {
+        .max_tokens = o->n_gen, .ignore_eog = true, .on_token = on_token};
     for (uint32_t run = 0; run <= o->runs && code == 0; run++) {
         dsvk_generate_result r;
         dsvk_session_rewind(session, 0);
         if (dsvk_generate(session, prompt, o->n_prompt, &gen, &r) != DSVK_OK) {
             code = cli_error("%s", dsvk_session_error(session));
+        } else if (interrupt_requested()) {
+            break;
         } else if (run > 0) { /* run 0 is the warm-up */
             rates[run - 1] = r.n_prompt / r.prompt_seconds;
             rates[o->runs + run - 1] = r.n_generated / r.generate_seconds;
         }
     }
-    if (code == 0) {
+    if (code == 0 && !interrupt_requested()) {
         char pp[32], tg[32];
         snprintf(pp, sizeof pp, "pp%u", o->n_prompt);
         snprintf(tg, sizeof tg, "tg%u", o->n_gen);
@@ -163,7 +177,8 @@ static int measure(const options *o, const open_model *m,
 }
 
 /* One prefill and one decode step with timestamps (a session of its own:
- * timing costs a little, so the measured runs go without). */
+ * timing costs a little, so the measured runs go without). Ctrl-C stops
+ * it between the two. */
 static int profile(const options *o, const open_model *m,
                    const dsvk_token *prompt)
 {
@@ -180,7 +195,9 @@ static int profile(const options *o, const open_model *m,
     if (code == 0 && !info.timestamps)
         printf("\nGPU time per op: not available (the device has no "
                "timestamps)\n");
-    for (int step = 0; step < 2 && code == 0 && info.timestamps; step++) {
+    for (int step = 0;
+         step < 2 && code == 0 && info.timestamps && !interrupt_requested();
+         step++) {
         /* Step 0: the whole prompt, whose last step is timed; step 1: one
          * token after it, as in generation. */
         const uint32_t n = step == 0 ? o->n_prompt : 1;
@@ -234,6 +251,9 @@ int cmd_bench(int argc, char **argv)
     open_model m;
     if (!open_model_load(&m, &o.device, o.model))
         return open_model_close(&m, 1);
+    /* From here on Ctrl-C stops the benchmark cleanly; while the model
+     * loads it still ends the process at once. */
+    interrupt_arm();
     dsvk_device_info device;
     dsvk_context_device(m.ctx, &device);
     printf("device  %s (%s, %s)\n", device.name, device.driver_name,
@@ -251,8 +271,12 @@ int cmd_bench(int argc, char **argv)
         fill_prompt(prompt, o.n_prompt, m.info.n_vocab);
         code = measure(&o, &m, prompt);
     }
-    if (code == 0)
+    if (code == 0 && !interrupt_requested())
         code = profile(&o, &m, prompt);
+    if (code == 0 && interrupt_requested()) {
+        cli_error("interrupted");
+        code = INTERRUPT_EXIT_CODE;
+    }
     free(prompt);
     return open_model_close(&m, code);
 }

@@ -4,6 +4,7 @@
  * turn evaluates only its own new tokens. Built on the public API. */
 #include "commands.h"
 #include "common.h"
+#include "interrupt.h"
 #include "open_model.h"
 #include "sampling_flags.h"
 #include "stream.h"
@@ -27,6 +28,11 @@ static void usage(FILE *out)
           "tokens.\n"
           "A line \"/reset\" starts a new conversation; end of input "
           "(Ctrl-D) exits.\n"
+          "Ctrl-C stops a reply at the next step and returns to the prompt: "
+          "the reply so\n"
+          "far stays in the conversation (before the reply began, the line "
+          "is dropped).\n"
+          "At the prompt, Ctrl-C ends the chat with exit status 130.\n"
           "\n"
           "options:\n"
           "  -m, --model FILE       GGUF model (deepseek2)\n"
@@ -266,10 +272,27 @@ static int user_turn(chat *c, const char *line, size_t len)
         conversation_pop(&c->conv);
     } else if (status != DSVK_OK) {
         code = 1;
+    } else if (r.interrupted && r.gen.n_generated == 0) {
+        /* Ctrl-C during the prompt's steps: the turn never happened. The
+         * cache goes back to where it was (what the last reply owed is
+         * owed again) and the sampler has seen none of the prompt. */
+        interrupt_arm();
+        fputs("(interrupted)\n", stderr);
+        dsvk_session_rewind(c->session, start);
+        conversation_pop(&c->conv);
     } else {
         if (r.last_byte != '\n')
             putchar('\n');
         fflush(stdout);
+        /* Ctrl-C during the reply: the reply so far is kept as the
+         * assistant's turn, as when -n cuts it, so the model sees the
+         * conversation the user saw; finish_turn owes the EOS the format
+         * expects after it. Armed again first, so that the next Ctrl-C
+         * counts from here on (at the prompt it ends the chat). */
+        if (r.interrupted) {
+            interrupt_arm();
+            fputs("(interrupted)\n", stderr);
+        }
         c->turn++;
         const uint32_t n_owed = c->conv.n_owed;
         if (!finish_turn(c, &r))
@@ -301,14 +324,19 @@ static int reset(chat *c)
     return 0;
 }
 
-/* Reads lines until end of input; returns the exit code. */
+/* Reads lines until end of input or Ctrl-C at the prompt; returns the
+ * exit code. */
 static int chat_loop(chat *c)
 {
     const bool interactive = isatty(STDIN_FILENO) == 1;
+    /* Unbuffered, so that a line read ahead into stdio's buffer never
+     * waits behind interrupt_wait_readable, which sees only the file. */
+    setvbuf(stdin, NULL, _IONBF, 0);
+    interrupt_arm();
     if (interactive)
         fprintf(stderr,
-                "chatting with %s (%s format); /reset starts over, Ctrl-D "
-                "ends\n",
+                "chatting with %s (%s format); /reset starts over, Ctrl-C "
+                "stops a reply, Ctrl-D ends\n",
                 c->m->info.name[0] ? c->m->info.name : c->o->model,
                 dsvk_chat_format_name(c->format));
     char *line = NULL;
@@ -317,6 +345,12 @@ static int chat_loop(chat *c)
     while (code == 0) {
         if (interactive)
             fputs("> ", stderr);
+        if (!interrupt_wait_readable(STDIN_FILENO)) {
+            if (interactive)
+                fputc('\n', stderr);
+            code = INTERRUPT_EXIT_CODE;
+            break;
+        }
         ssize_t len = getline(&line, &line_cap, stdin);
         if (len < 0)
             break;

@@ -4,6 +4,7 @@
 #include "commands.h"
 #include "common.h"
 #include "demo_model.h"
+#include "interrupt.h"
 #include "open_model.h"
 #include "sampling_flags.h"
 #include "stream.h"
@@ -66,6 +67,10 @@ static void usage(FILE *out)
           "  -v, --verbose          print the model, seed and token counts to "
           "stderr\n"
           "  -h, --help             show this help\n"
+          "\n"
+          "Ctrl-C stops the prompt's evaluation or the generation at the "
+          "next step: the\n"
+          "text so far stays, and the exit status is 130.\n"
           "\n"
           "sampling (as llama.cpp; applied in this order):\n",
           out);
@@ -251,11 +256,25 @@ static const char *stop_reason(dsvk_stop stop)
     return "?";
 }
 
+/* Says how far a run stopped by Ctrl-C got; returns its exit code. */
+static int interrupted(const dsvk_generate_result *g, size_t n_tokens)
+{
+    if (g->n_generated == 0)
+        cli_error("interrupted after %u of %zu prompt tokens", g->n_prompt,
+                  n_tokens);
+    else
+        cli_error("interrupted after %u generated tokens", g->n_generated);
+    return INTERRUPT_EXIT_CODE;
+}
+
 /* Evaluates and generates; returns the exit code. */
 static int generate(const options *o, const open_model *m,
                     const dsvk_token *tokens, size_t n_tokens,
                     dsvk_sampler *sampler, uint64_t seed)
 {
+    /* From here on Ctrl-C stops the run cleanly; while the model loads it
+     * still ends the process at once. */
+    interrupt_arm();
     dsvk_session *session = NULL;
     const dsvk_session_desc session_desc = {.n_ctx = o->n_ctx};
     if (dsvk_session_create(m->model, &session_desc, &session) != DSVK_OK)
@@ -285,14 +304,17 @@ static int generate(const options *o, const open_model *m,
             putchar('\n');
         fflush(stdout);
         const dsvk_generate_result *g = &r.gen;
-        fprintf(stderr,
-                "load %.2f s, prompt %u tokens in %.3f s (%.1f tokens/s), "
-                "generated %u tokens in %.3f s (%.1f tokens/s): %s\n",
-                m->load_seconds, g->n_prompt, g->prompt_seconds,
-                per_second(g->n_prompt, g->prompt_seconds), g->n_generated,
-                g->generate_seconds,
-                per_second(g->n_generated, g->generate_seconds),
-                stop_reason(g->stop));
+        if (r.interrupted)
+            code = interrupted(g, n_tokens);
+        else
+            fprintf(stderr,
+                    "load %.2f s, prompt %u tokens in %.3f s (%.1f tokens/s), "
+                    "generated %u tokens in %.3f s (%.1f tokens/s): %s\n",
+                    m->load_seconds, g->n_prompt, g->prompt_seconds,
+                    per_second(g->n_prompt, g->prompt_seconds), g->n_generated,
+                    g->generate_seconds,
+                    per_second(g->n_generated, g->generate_seconds),
+                    stop_reason(g->stop));
     }
     dsvk_session_destroy(session);
     return code;

@@ -1,6 +1,7 @@
 /* One generation as dsvk run and dsvk chat show it: the prompt evaluated
  * (a long one step by step under a progress bar), then the generated text
- * streamed to stdout as it comes, never splitting a UTF-8 character. */
+ * streamed to stdout as it comes, never splitting a UTF-8 character.
+ * Ctrl-C (interrupt.h) stops either at the next step. */
 #ifndef DSVK_CLI_STREAM_H
 #define DSVK_CLI_STREAM_H
 
@@ -23,6 +24,11 @@ typedef struct stream_result {
                    malloc'd (free it); else NULL */
     size_t text_len;
     char last_byte; /* of the text written; '\0' when none */
+    /* Ctrl-C was pressed (interrupt_requested). With gen.n_generated 0 it
+     * stopped the prompt's steps: dsvk_session_position() says how far
+     * they got, and the sampler has seen none of the prompt. Otherwise
+     * the text so far, up to gen.pending, was generated and shown. */
+    bool interrupted;
 } stream_result;
 
 /* Evaluates n_prompt (>= 1) tokens at the session's position and generates
