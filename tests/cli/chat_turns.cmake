@@ -4,7 +4,9 @@
 #   cmake -DDSVK=<dsvk> -DMODEL=<gguf> -DWORK=<dir> -P chat_turns.cmake
 # The model has no chat template; deepseek2 renders a user turn as
 # "User: TEXT\n\n" and the generation prompt as "Assistant:".
+
 cmake_minimum_required(VERSION 3.25)
+include(${CMAKE_CURRENT_LIST_DIR}/checks.cmake)
 
 file(MAKE_DIRECTORY "${WORK}")
 
@@ -51,12 +53,6 @@ function(count_tokens var text extra)
   string(REPLACE " " ";" ids "${ids}")
   list(LENGTH ids n)
   set(${var} ${n} PARENT_SCOPE)
-endfunction()
-
-function(expect_equal what actual expected)
-  if(NOT actual EQUAL expected)
-    message(FATAL_ERROR "${what}: ${actual}, expected ${expected}")
-  endif()
 endfunction()
 
 # Two turns: the second evaluates only what the cache lacks.

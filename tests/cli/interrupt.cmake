@@ -7,7 +7,9 @@
 # The tiny model never ends a greedy text by itself: it runs until the
 # context is full, so with a long --ctx each command goes on far longer
 # than the test waits before the signal, on any machine.
+
 cmake_minimum_required(VERSION 3.25)
+include(${CMAKE_CURRENT_LIST_DIR}/checks.cmake)
 
 file(MAKE_DIRECTORY "${WORK}")
 set(out_file "${WORK}/stdout.txt")
@@ -36,12 +38,6 @@ function(expect_match what text regex)
   foreach(i RANGE 1 9)
     set(CMAKE_MATCH_${i} "${CMAKE_MATCH_${i}}" PARENT_SCOPE)
   endforeach()
-endfunction()
-
-function(expect_equal what actual expected)
-  if(NOT actual EQUAL expected)
-    message(FATAL_ERROR "${what}: ${actual}, expected ${expected}")
-  endif()
 endfunction()
 
 set(run "${DSVK};run;-m;${MODEL};--temp;0;--ctx;4096")
