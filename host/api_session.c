@@ -2,8 +2,44 @@
  * model, and the evaluation of tokens against it (host/forward.h). */
 #include "api_internal.h"
 
+#include "latent_cache.h"
+
 #include <stdlib.h>
 #include <string.h>
+
+static const char *const cache_type_names[] = {
+    [DSVK_CACHE_F16] = "f16",
+    [DSVK_CACHE_Q8_0] = "q8_0",
+};
+#define N_CACHE_TYPES (sizeof cache_type_names / sizeof cache_type_names[0])
+
+const char *dsvk_cache_type_name(dsvk_cache_type type)
+{
+    return (unsigned)type < N_CACHE_TYPES ? cache_type_names[type] : NULL;
+}
+
+dsvk_status dsvk_cache_type_from_name(const char *name, dsvk_cache_type *out)
+{
+    for (unsigned i = 0; name && i < N_CACHE_TYPES; i++)
+        if (strcmp(name, cache_type_names[i]) == 0) {
+            *out = (dsvk_cache_type)i;
+            return DSVK_OK;
+        }
+    return DSVK_ERROR_INVALID_ARGUMENT;
+}
+
+uint64_t dsvk_cache_bytes_per_token(const dsvk_model *model,
+                                    dsvk_cache_type type)
+{
+    const model_hparams *hp = &model->m->hp;
+    if (!dsvk_cache_type_name(type) ||
+        !latent_row_supported(type, hp->kv_lora_rank) ||
+        !latent_row_supported(type, hp->qk_rope_head_dim))
+        return 0;
+    return (uint64_t)hp->n_layer *
+           (latent_row_bytes(type, hp->kv_lora_rank) +
+            latent_row_bytes(type, hp->qk_rope_head_dim));
+}
 
 dsvk_status dsvk_session_create(const dsvk_model *model,
                                 const dsvk_session_desc *desc,
@@ -22,10 +58,17 @@ dsvk_status dsvk_session_create(const dsvk_model *model,
                               "out of host memory creating a session");
     }
     s->model = model;
+    if (!dsvk_cache_type_name(desc->cache_type)) {
+        dsvk_session_destroy(s);
+        return api_model_fail(model, DSVK_ERROR_INVALID_ARGUMENT,
+                              "creating a session: unknown cache type %d",
+                              (int)desc->cache_type);
+    }
     /* Defaults: the model desc's n_ctx; forward's own for max_batch. */
     const forward_desc fd = {.n_ctx = desc->n_ctx ? desc->n_ctx : model->n_ctx,
                              .max_batch = desc->max_batch,
-                             .timestamps = desc->timestamps};
+                             .timestamps = desc->timestamps,
+                             .cache_type = desc->cache_type};
     char err[API_ERROR_SIZE] = "";
     api_lock(model->ctx);
     dsvk_status status =
@@ -62,12 +105,13 @@ const char *dsvk_session_error(const dsvk_session *session)
 void dsvk_session_get_info(const dsvk_session *session, dsvk_session_info *out)
 {
     const uint32_t n_ctx = forward_n_ctx(session->f);
+    const dsvk_cache_type type = forward_cache_type(session->f);
     *out = (dsvk_session_info){
         .n_ctx = n_ctx,
         .max_batch = forward_max_batch(session->f),
         .position = forward_position(session->f),
-        .cache_bytes =
-            session->model->m->stats.latent_cache_bytes_per_token * n_ctx,
+        .cache_bytes = dsvk_cache_bytes_per_token(session->model, type) * n_ctx,
+        .cache_type = type,
         .timestamps = session->timestamps};
 }
 

@@ -101,7 +101,8 @@ static dsvk_status create_buffers(forward *f)
             .buffer = &f->latent_cache,
             .latent_offset = p->latent + il * p->latent_layer_bytes,
             .rope_key_offset = p->rope_key + il * p->rope_key_layer_bytes,
-            .n_ctx = f->n_ctx};
+            .n_ctx = f->n_ctx,
+            .type = f->desc.cache_type};
     return DSVK_OK;
 }
 
@@ -322,6 +323,11 @@ uint32_t forward_position(const forward *f)
 uint32_t forward_n_ctx(const forward *f)
 {
     return f->n_ctx;
+}
+
+dsvk_cache_type forward_cache_type(const forward *f)
+{
+    return f->desc.cache_type;
 }
 
 uint32_t forward_max_batch(const forward *f)

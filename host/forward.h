@@ -50,6 +50,8 @@ typedef struct forward_desc {
     uint32_t max_batch;
     /* Time every dispatch on the GPU (forward_timings). */
     bool timestamps;
+    /* How the latent cache stores its values (host/latent_cache.h). */
+    dsvk_cache_type cache_type;
     /* Most bytes one binding may cover; 0: the device's
      * maxStorageBufferRange. Tests lower it to split weights on small
      * models. */
@@ -66,7 +68,8 @@ typedef struct forward forward;
 /* Allocates the latent cache and the activations for one sequence, at
  * position 0. `w` must outlive the session; desc may be NULL (defaults).
  * Fails with DSVK_ERROR_UNSUPPORTED when one layer's latent cache for
- * n_ctx positions exceeds a storage-buffer binding, and with
+ * n_ctx positions exceeds a storage-buffer binding or the model's shape
+ * cannot be stored as desc's cache type, and with
  * DSVK_ERROR_OUT_OF_DEVICE_MEMORY (needed vs available) when the memory
  * is not there. On failure *out is NULL and err holds one line. */
 dsvk_status forward_create(const gpu_weights *w, const forward_desc *desc,
@@ -103,6 +106,7 @@ bool forward_rewind(forward *f, uint32_t position);
 /* Tokens evaluated since creation or the last reset. */
 uint32_t forward_position(const forward *f);
 uint32_t forward_n_ctx(const forward *f);
+dsvk_cache_type forward_cache_type(const forward *f);
 uint32_t forward_max_batch(const forward *f);
 
 /* One line describing the last failure ("" when none). */

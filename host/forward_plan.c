@@ -133,7 +133,15 @@ static dsvk_status plan_cache(forward *f)
 {
     forward_plan *p = &f->plan;
     const uint32_t L = f->m->hp.n_layer;
-    const uint64_t latent = mla_latent_bytes(&f->mla, f->n_ctx);
+    const dsvk_cache_type type = f->desc.cache_type;
+    if (!latent_row_supported(type, f->mla.kv_lora_rank) ||
+        !latent_row_supported(type, f->mla.qk_rope_head_dim))
+        return fail(f, DSVK_ERROR_UNSUPPORTED,
+                    "a %s latent cache cannot hold rows of kv_lora_rank %u "
+                    "and rope dimension %u (q8_0 needs multiples of 4)",
+                    dsvk_cache_type_name(type), f->mla.kv_lora_rank,
+                    f->mla.qk_rope_head_dim);
+    const uint64_t latent = mla_latent_bytes(&f->mla, type, f->n_ctx);
     /* mla_attention binds a layer's whole latent cache. */
     if (latent > binding_room(f))
         return fail(f, DSVK_ERROR_UNSUPPORTED,
@@ -145,7 +153,8 @@ static dsvk_status plan_cache(forward *f)
     p->latent = 0;
     p->latent_layer_bytes = align_up(latent);
     p->rope_key = p->latent_layer_bytes * L;
-    p->rope_key_layer_bytes = align_up(mla_rope_key_bytes(&f->mla, f->n_ctx));
+    p->rope_key_layer_bytes =
+        align_up(mla_rope_key_bytes(&f->mla, type, f->n_ctx));
     p->cache_end = p->rope_key + p->rope_key_layer_bytes * L;
     return DSVK_OK;
 }

@@ -4,6 +4,7 @@
 #include "model.h"
 
 #include "dequant.h"
+#include "latent_cache.h"
 
 #include <inttypes.h>
 #include <math.h>
@@ -491,7 +492,8 @@ static void compute_stats(model *m)
     m->stats.n_params_active = m->stats.n_params - idle;
     const uint64_t f16 = 2, L = hp->n_layer, H = hp->n_head;
     m->stats.latent_cache_bytes_per_token =
-        L * (hp->kv_lora_rank + hp->qk_rope_head_dim) * f16;
+        L * (latent_row_bytes(DSVK_CACHE_F16, hp->kv_lora_rank) +
+             latent_row_bytes(DSVK_CACHE_F16, hp->qk_rope_head_dim));
     m->stats.mha_cache_bytes_per_token =
         L *
         (H * (hp->qk_nope_head_dim + hp->qk_rope_head_dim) +

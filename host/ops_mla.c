@@ -31,14 +31,16 @@ static uint64_t align_up(uint64_t n, uint64_t a)
     return (n + a - 1) / a * a;
 }
 
-uint64_t mla_latent_bytes(const mla_shape *shape, uint32_t n_ctx)
+uint64_t mla_latent_bytes(const mla_shape *shape, dsvk_cache_type type,
+                          uint32_t n_ctx)
 {
-    return (uint64_t)n_ctx * shape->kv_lora_rank * 2;
+    return n_ctx * latent_row_bytes(type, shape->kv_lora_rank);
 }
 
-uint64_t mla_rope_key_bytes(const mla_shape *shape, uint32_t n_ctx)
+uint64_t mla_rope_key_bytes(const mla_shape *shape, dsvk_cache_type type,
+                            uint32_t n_ctx)
 {
-    return (uint64_t)n_ctx * shape->qk_rope_head_dim * 2;
+    return n_ctx * latent_row_bytes(type, shape->qk_rope_head_dim);
 }
 
 static dsvk_status check_shape(const rt_ops *ops, const char *op,
@@ -55,6 +57,7 @@ static dsvk_status check_shape(const rt_ops *ops, const char *op,
 }
 
 static dsvk_status check_cache(const rt_ops *ops, const char *op,
+                               const mla_shape *s,
                                const mla_latent_cache *cache, uint32_t end)
 {
     if (!cache || !cache->buffer || cache->latent_offset % 4 ||
@@ -63,6 +66,13 @@ static dsvk_status check_cache(const rt_ops *ops, const char *op,
                        "%s: the latent cache needs a buffer and 4-byte "
                        "aligned offsets",
                        op);
+    if (!dsvk_cache_type_name(cache->type) ||
+        !latent_row_supported(cache->type, s->kv_lora_rank) ||
+        !latent_row_supported(cache->type, s->qk_rope_head_dim))
+        return rt_fail(ops->dev, DSVK_ERROR_INVALID_ARGUMENT,
+                       "%s: cache type %d cannot hold rows of r %u and dr %u",
+                       op, (int)cache->type, s->kv_lora_rank,
+                       s->qk_rope_head_dim);
     if (end > cache->n_ctx)
         return rt_fail(ops->dev, DSVK_ERROR_CONTEXT_FULL,
                        "%s: positions up to %u do not fit a latent cache of "
@@ -99,7 +109,7 @@ dsvk_status mla_prepare(const rt_ops *ops, const mla_shape *shape,
                        "%s: the latent norm must be an F32 vector of r = %u, "
                        "4-byte aligned",
                        op, r);
-    status = check_cache(ops, op, d->cache, d->pos0 + T);
+    status = check_cache(ops, op, shape, d->cache, d->pos0 + T);
     if (status != DSVK_OK)
         return status;
 
@@ -112,6 +122,7 @@ dsvk_status mla_prepare(const rt_ops *ops, const mla_shape *shape,
         .has_norm = norm != NULL,
         .has_rope = d->rope != NULL,
         .eps = d->eps,
+        .cache_q8 = d->cache->type == DSVK_CACHE_Q8_0,
     };
     if (d->rope)
         status = op_rope_freq(ops, op, d->rope, dr, d->pos0, T, &params.freq);
@@ -127,18 +138,19 @@ dsvk_status mla_prepare(const rt_ops *ops, const mla_shape *shape,
     /* Only the rows written are bound, so the hazard tracking orders this
      * write before the attention that reads them. */
     const mla_latent_cache *cache = d->cache;
+    const dsvk_cache_type type = cache->type;
     if (status == DSVK_OK)
         status = bind_elements(ops, op, "latent cache", cache->buffer,
                                cache->latent_offset +
-                                   mla_latent_bytes(shape, d->pos0),
-                               mla_latent_bytes(shape, T), 4, true, &spans[3],
-                               &params.latent_base);
+                                   mla_latent_bytes(shape, type, d->pos0),
+                               mla_latent_bytes(shape, type, T), 4, true,
+                               &spans[3], &params.latent_base);
     if (status == DSVK_OK)
         status = bind_elements(ops, op, "rope key cache", cache->buffer,
                                cache->rope_key_offset +
-                                   mla_rope_key_bytes(shape, d->pos0),
-                               mla_rope_key_bytes(shape, T), 4, true, &spans[4],
-                               &params.rope_key_base);
+                                   mla_rope_key_bytes(shape, type, d->pos0),
+                               mla_rope_key_bytes(shape, type, T), 4, true,
+                               &spans[4], &params.rope_key_base);
     /* Bindings the shader does not read still need a buffer. */
     if (!has_q)
         spans[1] = spans[3];
@@ -242,13 +254,19 @@ static uint64_t ceil_div(uint64_t n, uint64_t d)
  * MLA_WORKGROUP positions the pass loop, the latent and rope-key pairs and
  * two loops over the pass's positions, the output, and the merge of
  * n_split partials. */
-static uint64_t loop_iterations(const mla_shape *s, uint32_t heads,
-                                uint32_t split_len, uint32_t n_split)
+static uint64_t loop_iterations(const mla_shape *s, dsvk_cache_type type,
+                                uint32_t heads, uint32_t split_len,
+                                uint32_t n_split)
 {
     const uint32_t r = s->kv_lora_rank, dr = s->qk_rope_head_dim;
     uint64_t staging = ceil_div((uint64_t)heads * r, MLA_WORKGROUP) +
                        ceil_div((uint64_t)heads * dr, MLA_WORKGROUP);
-    uint64_t per_pass = 1 + r / 2 + dr / 2 + 2 * MLA_WORKGROUP;
+    /* A score walks f16 rows a pair and q8_0 rows a block at a time. */
+    uint64_t row_steps =
+        type == DSVK_CACHE_Q8_0
+            ? ceil_div(r, LATENT_Q8_BLOCK) + ceil_div(dr, LATENT_Q8_BLOCK)
+            : r / 2 + dr / 2;
+    uint64_t per_pass = 1 + row_steps + 2 * MLA_WORKGROUP;
     uint64_t passes = ceil_div(split_len, MLA_WORKGROUP);
     uint64_t merge =
         n_split > 1 ? heads * (2ull * n_split +
@@ -266,13 +284,14 @@ typedef struct core_plan {
 /* Sets the fewest splits, at least `wanted`, whose invocations all stay
  * within MLA_LOOP_BUDGET, and their length; false when even
  * MLA_MAX_SPLIT_ROWS splits do not. */
-static bool bound_splits(const mla_shape *s, uint32_t n_kv, uint32_t wanted,
-                         core_plan *plan)
+static bool bound_splits(const mla_shape *s, dsvk_cache_type type,
+                         uint32_t n_kv, uint32_t wanted, core_plan *plan)
 {
     for (uint32_t n = wanted; n <= MLA_MAX_SPLIT_ROWS; n++) {
         uint32_t split_len =
             (uint32_t)align_up(ceil_div(n_kv, n), MLA_WORKGROUP);
-        if (loop_iterations(s, plan->heads, split_len, n) <= MLA_LOOP_BUDGET) {
+        if (loop_iterations(s, type, plan->heads, split_len, n) <=
+            MLA_LOOP_BUDGET) {
             plan->n_split = n;
             plan->split_len = split_len;
             return true;
@@ -316,7 +335,7 @@ static dsvk_status check_attention(const rt_ops *ops, const mla_shape *s,
                        "%s: scratch needs a buffer and a 16-byte aligned "
                        "offset",
                        op);
-    return check_cache(ops, op, d->cache, d->pos0 + n_tokens);
+    return check_cache(ops, op, s, d->cache, d->pos0 + n_tokens);
 }
 
 /* One dispatch of the attention core for tokens t0 .. t0 + T - 1 of the
@@ -354,15 +373,15 @@ static dsvk_status record_core(const rt_ops *ops, const mla_shape *shape,
     if (status == DSVK_OK)
         status = op_bind_view(ops, op, "q", qp, false, &spans[1], &params.qp);
     if (status == DSVK_OK)
-        status =
-            bind_elements(ops, op, "latent cache", cache->buffer,
-                          cache->latent_offset, mla_latent_bytes(shape, n_kv),
-                          4, false, &spans[2], &params.latent_base);
+        status = bind_elements(ops, op, "latent cache", cache->buffer,
+                               cache->latent_offset,
+                               mla_latent_bytes(shape, cache->type, n_kv), 4,
+                               false, &spans[2], &params.latent_base);
     if (status == DSVK_OK)
         status = bind_elements(ops, op, "rope key cache", cache->buffer,
                                cache->rope_key_offset,
-                               mla_rope_key_bytes(shape, n_kv), 4, false,
-                               &spans[3], &params.rope_key_base);
+                               mla_rope_key_bytes(shape, cache->type, n_kv), 4,
+                               false, &spans[3], &params.rope_key_base);
     if (status == DSVK_OK)
         status = op_bind_view(ops, op, "lat", n_split > 1 ? part : lat, true,
                               &spans[4], &params.lat);
@@ -385,12 +404,15 @@ static dsvk_status record_core(const rt_ops *ops, const mla_shape *shape,
             spans[i] = (rt_span){spans[4].buffer, spans[4].offset,
                                  spans[4].size, false};
     const rt_caps *caps = rt_device_caps(ops->dev);
-    const uint32_t spec[5] = {MLA_WORKGROUP,
+    const uint32_t spec[6] = {MLA_WORKGROUP,
                               caps->subgroup_size ? caps->subgroup_size : 1,
-                              plan->heads, r, dr};
+                              plan->heads,
+                              r,
+                              dr,
+                              cache->type == DSVK_CACHE_Q8_0};
     rt_pipeline *pipeline = NULL;
     if (status == DSVK_OK)
-        status = rt_pipeline_get(ops->dev, "mla_attention", spec, 5, &pipeline);
+        status = rt_pipeline_get(ops->dev, "mla_attention", spec, 6, &pipeline);
     if (status != DSVK_OK)
         return status;
     uint32_t grid[3] = {plan->n_groups, T, n_split};
@@ -424,7 +446,7 @@ dsvk_status mla_attention(const rt_ops *ops, const mla_shape *shape,
     uint32_t wanted = desc->n_split
                           ? desc->n_split
                           : choose_splits(n_tokens, plan.n_groups, n_kv);
-    if (!bound_splits(shape, n_kv, wanted, &plan))
+    if (!bound_splits(shape, desc->cache->type, n_kv, wanted, &plan))
         return rt_fail(ops->dev, DSVK_ERROR_UNSUPPORTED,
                        "%s: a context of %u positions needs more than %u "
                        "splits to stay within the loop bound",

@@ -7,6 +7,7 @@
 #ifndef DSVK_HOST_OPS_MLA_H
 #define DSVK_HOST_OPS_MLA_H
 
+#include "latent_cache.h"
 #include "ops.h"
 
 /* One layer's attention shape. */
@@ -18,25 +19,29 @@ typedef struct mla_shape {
     uint32_t kv_lora_rank;     /* r, even */
 } mla_shape;
 
-/* One layer's latent cache in device memory, f16 per position: c (r values)
- * and kpe (dr values). Stored as f16 pairs in 32-bit words, the byte layout
- * of a plain f16 array, on every device. */
+/* One layer's latent cache in device memory: per position a row of c (r
+ * values) and one of kpe (dr values), each laid out as host/latent_cache.h
+ * says for the type (f16 pairs or q8_0 quants and scales in 32-bit words),
+ * the same bytes on every device. */
 typedef struct mla_latent_cache {
     const rt_buffer *buffer;
-    uint64_t latent_offset;   /* c   [n_ctx][r]  f16, 4-byte aligned */
-    uint64_t rope_key_offset; /* kpe [n_ctx][dr] f16, 4-byte aligned */
+    uint64_t latent_offset;   /* c   [n_ctx] rows, 4-byte aligned */
+    uint64_t rope_key_offset; /* kpe [n_ctx] rows, 4-byte aligned */
     uint32_t n_ctx;
+    dsvk_cache_type type;
 } mla_latent_cache;
 
 /* Bytes of one layer's c and kpe for n_ctx positions. */
-uint64_t mla_latent_bytes(const mla_shape *shape, uint32_t n_ctx);
-uint64_t mla_rope_key_bytes(const mla_shape *shape, uint32_t n_ctx);
+uint64_t mla_latent_bytes(const mla_shape *shape, dsvk_cache_type type,
+                          uint32_t n_ctx);
+uint64_t mla_rope_key_bytes(const mla_shape *shape, dsvk_cache_type type,
+                            uint32_t n_ctx);
 
 /* What the attention needs of T = kv.rows new tokens at positions
  * pos0 .. pos0 + T - 1, as one dispatch (DESIGN.md §2):
  *   c_t = RMSNorm(kv[t][0:r]) * norm and kpe_t = RoPE(kv[t][r:r+dr]),
- *   stored in the cache rounded to f16, and RoPE on the last dr of every
- *   head's query, in place. */
+ *   stored in the cache as its type rounds them (latent_round), and RoPE
+ *   on the last dr of every head's query, in place. */
 typedef struct mla_prepare_desc {
     rt_view kv; /* T rows of r + dr: attn_kv_a_mqa's output */
     /* T * H rows (row t * H + h) of dn + dr; rows 0: no query. */

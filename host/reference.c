@@ -4,7 +4,7 @@
 #include "reference.h"
 
 #include "dequant.h"
-#include "half.h"
+#include "latent_cache.h"
 #include "reference_moe.h"
 
 #include <math.h>
@@ -42,7 +42,7 @@ struct ref {
     ref_layer *layers;  /* [n_layer] */
     float **owned;      /* every buffer above, freed by ref_destroy */
     size_t n_owned;
-    /* Latent cache, values rounded through f16 (see below). */
+    /* Latent cache, values rounded as the cache type stores them. */
     float *latent;   /* [n_layer][n_ctx][r]: c */
     float *rope_key; /* [n_layer][n_ctx][dr]: kpe */
     /* Activations of the token being evaluated. */
@@ -273,15 +273,9 @@ static void rope(const model_hparams *hp, float *x, uint32_t pos)
     }
 }
 
-/* The cache stores c and kpe as f16, like the GPU's cache and llama.cpp's
- * (the fixtures were made with an f16 KV cache), so the reference rounds
- * them the same way before any use. */
-static void store_f16_rounded(float *dst, const float *src, uint32_t n)
-{
-    for (uint32_t i = 0; i < n; i++)
-        dst[i] = half_to_f32(f32_to_half(src[i]));
-}
-
+/* The cache stores c and kpe rounded as the session's cache type rounds
+ * them: f16 like llama.cpp's default cache (the fixtures were made with
+ * one) or q8_0, the same values the GPU reads back. */
 /* Multi-head latent attention of the token at r->pos, in the absorbed form
  * (DESIGN.md §2): ql_h = W_UK_h^T qn_h, score_s = (ql_h . c_s + qp_h .
  * kpe_s) * scale, o_h = W_UV_h (sum_s p_s c_s). This is the same sum as
@@ -309,8 +303,10 @@ static void attention(ref *r, uint32_t il)
     rope(hp, r->kv + rank, r->pos);
     float *latent = r->latent + (size_t)il * r->n_ctx * rank;
     float *rope_key = r->rope_key + (size_t)il * r->n_ctx * dr;
-    store_f16_rounded(latent + (size_t)r->pos * rank, r->kv, rank);
-    store_f16_rounded(rope_key + (size_t)r->pos * dr, r->kv + rank, dr);
+    latent_round(r->desc.cache_type, latent + (size_t)r->pos * rank, r->kv,
+                 rank);
+    latent_round(r->desc.cache_type, rope_key + (size_t)r->pos * dr,
+                 r->kv + rank, dr);
 
     const uint32_t n_keys = r->pos + 1; /* causal: positions 0..pos */
     for (uint32_t h = 0; h < H; h++) {

@@ -7,7 +7,8 @@
  * whole, in chunks or token by token gives bit-identical logits.
  *
  * Like the GPU and llama.cpp, it keeps a latent cache (c and kpe per layer
- * and position) whose values are rounded through f16 when stored. */
+ * and position) whose values are rounded when stored, through f16 or as
+ * q8_0 blocks (desc.cache_type). */
 #ifndef DSVK_HOST_REFERENCE_H
 #define DSVK_HOST_REFERENCE_H
 
@@ -37,6 +38,8 @@ typedef void (*ref_routing_fn)(const ref_routing *routing, void *user);
 
 typedef struct ref_desc {
     uint32_t n_ctx; /* positions the cache holds; 0 = the model's context */
+    /* How cached values are rounded (host/latent_cache.h); {0}: f16. */
+    dsvk_cache_type cache_type;
     ref_routing_fn on_routing; /* optional */
     void *user;                /* passed to on_routing */
 } ref_desc;

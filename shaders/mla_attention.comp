@@ -20,20 +20,33 @@
  *
  * Loop bound: lavapipe stops an invocation's loops silently after 65,535
  * iterations in all. The head and pair loops are unrolled, so a pass runs
- * r/2 + dr/2 + 2 * WORKGROUP_SIZE iterations, plus a fixed part for the
+ * r/2 + dr/2 (f16) or ceil(r/32) + ceil(dr/32) (q8_0) row steps and
+ * 2 * WORKGROUP_SIZE position iterations, plus a fixed part for the
  * staging, the output and the merge; host/ops_mla.c counts them
  * (loop_iterations) and splits the context so that no workgroup comes
  * near the limit. Keep that count in step with the loops here. */
 #include "common.glsl"
+#include "latent_q8.glsl"
 #include "model_op_params.h"
 
 /* Heads per workgroup, kv_lora_rank r and rope dimension dr (both even). */
 layout(constant_id = DSVK_SPEC_FIRST_OP + 0) const uint HEADS = 4;
 layout(constant_id = DSVK_SPEC_FIRST_OP + 1) const uint RANK = 512;
 layout(constant_id = DSVK_SPEC_FIRST_OP + 2) const uint ROPE = 64;
+/* 1: the cache holds q8_0 rows (r and dr multiples of 4), 0: f16. */
+layout(constant_id = DSVK_SPEC_FIRST_OP + 3) const uint CACHE_Q8 = 0;
 
 const uint LATENT_PAIRS = RANK / 2u;
 const uint ROPE_PAIRS = ROPE / 2u;
+/* uints per cached position (latent_q8.glsl's q8_row_words for q8_0). */
+const uint LATENT_QUANTS = RANK / 4u;
+const uint ROPE_QUANTS = ROPE / 4u;
+const uint LATENT_BLOCKS = (RANK + Q8_BLOCK - 1u) / Q8_BLOCK;
+const uint ROPE_BLOCKS = (ROPE + Q8_BLOCK - 1u) / Q8_BLOCK;
+const uint LATENT_ROW =
+    CACHE_Q8 != 0u ? LATENT_QUANTS + (LATENT_BLOCKS + 1u) / 2u : LATENT_PAIRS;
+const uint ROPE_ROW =
+    CACHE_Q8 != 0u ? ROPE_QUANTS + (ROPE_BLOCKS + 1u) / 2u : ROPE_PAIRS;
 /* Invocation tid accumulates latent pairs tid + i * WORKGROUP_SIZE. */
 const uint PAIRS_PER_THREAD =
     (LATENT_PAIRS + WORKGROUP_SIZE - 1u) / WORKGROUP_SIZE;
@@ -42,7 +55,7 @@ layout(push_constant) uniform Push { dsvk_mla_attention_params params; };
 
 layout(binding = 0) readonly buffer Ql { float ql[]; };
 layout(binding = 1) readonly buffer Q { float q[]; };
-/* The cache: f16 pairs, [ctx][r/2] and [ctx][dr/2]. */
+/* The cache: rows of LATENT_ROW and ROPE_ROW uints per position. */
 layout(binding = 2) readonly buffer Latent { uint latent[]; };
 layout(binding = 3) readonly buffer RopeKey { uint rope_key[]; };
 /* Partials and their statistics are read back by the merging workgroup:
@@ -56,6 +69,68 @@ shared float ql_sh[HEADS * RANK];
 shared float qp_sh[HEADS * ROPE];
 shared float prob_sh[HEADS * WORKGROUP_SIZE]; /* scores, then probabilities */
 shared bool last_sh; /* this workgroup merges the splits */
+
+/* Word i of the latent cache (rope_key: of the rope key cache); the
+ * callers' rope_key is a constant, so each call reads one buffer. */
+uint cache_word(bool rope_key_part, uint i)
+{
+    return rope_key_part ? rope_key[i] : latent[i];
+}
+
+/* Value i of head h's staged query against the latent or the rope key. */
+float query(bool rope_key_part, uint h, uint i)
+{
+    return rope_key_part ? qp_sh[h * ROPE + i] : ql_sh[h * RANK + i];
+}
+
+/* Adds query_h · row to dot_h for the cached row of n values at uint
+ * `row`: f16 a pair at a time; q8_0 a block at a time, its quants four to
+ * a word and its scale applied once. */
+void add_scores(bool rope_key_part, uint n, uint row, inout float dot_h[HEADS])
+{
+    if (CACHE_Q8 == 0u) {
+        for (uint j = 0u; j < n / 2u; j++) {
+            vec2 c = unpackHalf2x16(cache_word(rope_key_part, row + j));
+            [[unroll]] for (uint h = 0u; h < HEADS; h++)
+                dot_h[h] += query(rope_key_part, h, 2u * j) * c.x +
+                            query(rope_key_part, h, 2u * j + 1u) * c.y;
+        }
+        return;
+    }
+    uint quants = n / 4u;
+    for (uint b = 0u; b < (n + Q8_BLOCK - 1u) / Q8_BLOCK; b++) {
+        float part[HEADS];
+        [[unroll]] for (uint h = 0u; h < HEADS; h++)
+            part[h] = 0.0;
+        [[unroll]] for (uint w = 0u; w < Q8_BLOCK_WORDS; w++) {
+            uint word = b * Q8_BLOCK_WORDS + w;
+            if (word < quants) { /* the last block may be short */
+                vec4 c = q8_unpack(cache_word(rope_key_part, row + word));
+                [[unroll]] for (uint h = 0u; h < HEADS; h++)
+                    part[h] +=
+                        dot(vec4(query(rope_key_part, h, 4u * word),
+                                 query(rope_key_part, h, 4u * word + 1u),
+                                 query(rope_key_part, h, 4u * word + 2u),
+                                 query(rope_key_part, h, 4u * word + 3u)),
+                            c);
+            }
+        }
+        float d = q8_scale(cache_word(rope_key_part, row + quants + b / 2u), b);
+        [[unroll]] for (uint h = 0u; h < HEADS; h++)
+            dot_h[h] += d * part[h];
+    }
+}
+
+/* Latent pair j of the cached row at uint `row`. */
+vec2 latent_pair(uint row, uint j)
+{
+    if (CACHE_Q8 == 0u)
+        return unpackHalf2x16(latent[row + j]);
+    vec4 quad = q8_unpack(latent[row + j / 2u]);
+    uint b = j / (Q8_BLOCK / 2u);
+    float d = q8_scale(latent[row + LATENT_QUANTS + b / 2u], b);
+    return ((j & 1u) == 0u ? quad.xy : quad.zw) * d;
+}
 
 /* lat_h = sum_j acc_j e^(m_j - M) / sum_j l_j e^(m_j - M) over the
  * splits that start at or before token t's position, M = max_j m_j. */
@@ -133,20 +208,10 @@ void main()
             float dot_h[HEADS];
             [[unroll]] for (uint h = 0u; h < HEADS; h++)
                 dot_h[h] = 0.0;
-            uint row = params.latent_base + (base + tid) * LATENT_PAIRS;
-            for (uint j = 0u; j < LATENT_PAIRS; j++) {
-                vec2 c = unpackHalf2x16(latent[row + j]);
-                [[unroll]] for (uint h = 0u; h < HEADS; h++)
-                    dot_h[h] += ql_sh[h * RANK + 2u * j] * c.x +
-                                ql_sh[h * RANK + 2u * j + 1u] * c.y;
-            }
-            row = params.rope_key_base + (base + tid) * ROPE_PAIRS;
-            for (uint j = 0u; j < ROPE_PAIRS; j++) {
-                vec2 k = unpackHalf2x16(rope_key[row + j]);
-                [[unroll]] for (uint h = 0u; h < HEADS; h++)
-                    dot_h[h] += qp_sh[h * ROPE + 2u * j] * k.x +
-                                qp_sh[h * ROPE + 2u * j + 1u] * k.y;
-            }
+            add_scores(false, RANK,
+                       params.latent_base + (base + tid) * LATENT_ROW, dot_h);
+            add_scores(true, ROPE,
+                       params.rope_key_base + (base + tid) * ROPE_ROW, dot_h);
             [[unroll]] for (uint h = 0u; h < HEADS; h++)
                 prob_sh[h * WORKGROUP_SIZE + tid] = dot_h[h];
         }
@@ -176,11 +241,11 @@ void main()
                 acc[h * PAIRS_PER_THREAD + k] *= rescale[h];
         }
         for (uint i = 0u; i < n; i++) {
-            uint row = params.latent_base + (base + i) * LATENT_PAIRS;
+            uint row = params.latent_base + (base + i) * LATENT_ROW;
             [[unroll]] for (uint k = 0u; k < PAIRS_PER_THREAD; k++) {
                 uint j = tid + k * WORKGROUP_SIZE;
                 if (j < LATENT_PAIRS) {
-                    vec2 c = unpackHalf2x16(latent[row + j]);
+                    vec2 c = latent_pair(row, j);
                     [[unroll]] for (uint h = 0u; h < HEADS; h++)
                         acc[h * PAIRS_PER_THREAD + k] +=
                             prob_sh[h * WORKGROUP_SIZE + i] * c;

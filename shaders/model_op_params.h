@@ -29,14 +29,15 @@
 #define DSVK_INDEXED_MATMUL_TILE_ROWS 64u
 #define DSVK_INDEXED_MATMUL_TILE_TOKENS 32u
 
-/* mla_prepare.comp, for tokens t at positions pos0 + t:
- *   latent[pos0 + t] = f16(RMSNorm(kv[t][0:r]) * norm)   (has_norm; else
+/* mla_prepare.comp, for tokens t at positions pos0 + t, with round() the
+ * cache type's rounding (host/latent_cache.h):
+ *   latent[pos0 + t] = round(RMSNorm(kv[t][0:r]) * norm)   (has_norm; else
  *                      kv[t][0:r] as it is)
- *   rope_key[pos0 + t] = f16(RoPE(kv[t][r:r+dr]))          (has_rope)
- *   q[t * n_head + h][dn:dn+dr] = RoPE(...) in place       (n_head > 0)
- * The cache holds f16 pairs packed in uints; both bases are uint elements
- * of row pos0. Workgroup (0, t) does the cache row, (1 + i, t) the i-th
- * DSVK_MLA_PREPARE_WORKGROUP query pairs. */
+ *   rope_key[pos0 + t] = round(RoPE(kv[t][r:r+dr]))          (has_rope)
+ *   q[t * n_head + h][dn:dn+dr] = RoPE(...) in place         (n_head > 0)
+ * The cache holds rows of uints: f16 pairs, or q8_0 quants and scales;
+ * both bases are uint elements of row pos0. Workgroup (0, t) does the
+ * cache row, (1 + i, t) the i-th DSVK_MLA_PREPARE_WORKGROUP query pairs. */
 #define DSVK_MLA_PREPARE_WORKGROUP 64u
 DSVK_STRUCT(dsvk_mla_prepare_params)
 {
@@ -47,6 +48,7 @@ DSVK_STRUCT(dsvk_mla_prepare_params)
     uint pos0;
     uint has_norm;
     uint has_rope;
+    uint cache_q8; /* 1: q8_0 rows (shaders/latent_q8.glsl), 0: f16 */
     float eps;
     dsvk_view kv; /* [T][>= r + dr] f32 */
     dsvk_view q;  /* [T * n_head][>= dn + dr] f32 */

@@ -33,6 +33,7 @@ typedef struct attention_case {
     uint32_t tokens;
     uint32_t pos0;
     uint32_t n_split; /* 0: the launcher chooses */
+    dsvk_cache_type cache;
 } attention_case;
 
 /* H 3, dn 16, dr 8, dv 12, r 40: nothing a multiple of a workgroup. */
@@ -77,6 +78,65 @@ static bool within_f16_step(float a, float b)
     return fabsf(a - b) <= step;
 }
 
+/* Decodes n_rows cached rows of n values, laid out as host/latent_cache.h
+ * documents it (read here byte by byte, independently of the shaders). */
+static void decode_rows(dsvk_cache_type type, const uint8_t *bytes,
+                        uint32_t n_rows, uint32_t n, float *out)
+{
+    const uint64_t row_bytes = latent_row_bytes(type, n);
+    for (uint32_t p = 0; p < n_rows; p++) {
+        const uint8_t *row = bytes + p * row_bytes;
+        for (uint32_t i = 0; i < n; i++) {
+            uint16_t h;
+            if (type == DSVK_CACHE_F16) {
+                memcpy(&h, row + 2 * i, 2);
+                out[(size_t)p * n + i] = half_to_f32(h);
+                continue;
+            }
+            memcpy(&h, row + n + 2 * (i / 32), 2);
+            out[(size_t)p * n + i] = (float)(int8_t)row[i] * half_to_f32(h);
+        }
+    }
+}
+
+/* Cached values that are not `exact` as the type rounds it: f16 within a
+ * step; q8_0 within half a quant step of the block's max / 127, plus the
+ * f16 rounding of the scale (127 quants x 2^-11) and slack for the GPU's
+ * inputs, computed in another order than `exact`. */
+static uint32_t misrounded(dsvk_cache_type type, const float *got,
+                           const float *exact, uint32_t n_rows, uint32_t n)
+{
+    uint32_t bad = 0;
+    for (size_t p = 0; p < n_rows; p++)
+        for (uint32_t b = 0; b < n; b += 32) {
+            const float *x = exact + p * n + b, *y = got + p * n + b;
+            uint32_t len = n - b < 32 ? n - b : 32;
+            float amax = 0;
+            for (uint32_t i = 0; i < len; i++)
+                amax = fmaxf(amax, fabsf(x[i]));
+            for (uint32_t i = 0; i < len; i++)
+                bad += type == DSVK_CACHE_F16
+                           ? !within_f16_step(y[i], x[i])
+                           : fabsf(y[i] - x[i]) >
+                                 amax / 127 * (0.5f + 0.07f) + 1e-5f * amax;
+        }
+    return bad;
+}
+
+/* Reads rows [first, first + n_rows) of one part of the cache (the latent
+ * or the rope key, n values a row) back as f32. */
+static void read_rows(ops_fixture *f, const mla_latent_cache *cache,
+                      uint64_t offset, uint32_t first, uint32_t n_rows,
+                      uint32_t n, float *out)
+{
+    uint64_t row_bytes = latent_row_bytes(cache->type, n);
+    uint8_t *bytes = malloc(n_rows * row_bytes);
+    fixture_read(f, cache->buffer, offset + first * row_bytes, bytes,
+                 n_rows * row_bytes);
+    decode_rows(cache->type, bytes, n_rows, n, out);
+    free(bytes);
+}
+
 /* Reads positions [0, n) of the cache back as f32 and checks them against
  * the kv rows they were written from. */
 static void read_cache(ops_fixture *f, const mla_shape *s,
@@ -84,27 +144,34 @@ static void read_cache(ops_fixture *f, const mla_shape *s,
                        uint32_t n, float *latent, float *rope_key)
 {
     uint32_t r = s->kv_lora_rank, dr = s->qk_rope_head_dim;
-    uint16_t *bits = malloc(mla_latent_bytes(s, n));
-    fixture_read(f, cache->buffer, cache->latent_offset, bits,
-                 mla_latent_bytes(s, n));
-    for (size_t i = 0; i < (size_t)n * r; i++)
-        latent[i] = half_to_f32(bits[i]);
-    fixture_read(f, cache->buffer, cache->rope_key_offset, bits,
-                 mla_rope_key_bytes(s, n));
-    for (size_t i = 0; i < (size_t)n * dr; i++)
-        rope_key[i] = half_to_f32(bits[i]);
-    free(bits);
+    read_rows(f, cache, cache->latent_offset, 0, n, r, latent);
+    read_rows(f, cache, cache->rope_key_offset, 0, n, dr, rope_key);
+    float *exact_latent = malloc((size_t)n * r * 4);
+    float *exact_key = malloc((size_t)n * dr * 4);
+    fixture_gather(kv, n, r, r + dr, exact_latent);
+    fixture_gather(kv + r, n, dr, r + dr, exact_key);
+    uint32_t bad = misrounded(cache->type, latent, exact_latent, n, r) +
+                   misrounded(cache->type, rope_key, exact_key, n, dr);
+    CHECK(bad == 0, "%u cached values are not kv rounded to %s", bad,
+          dsvk_cache_type_name(cache->type));
+    free(exact_latent);
+    free(exact_key);
+}
 
-    uint32_t bad = 0;
-    for (uint32_t p = 0; p < n; p++) {
-        for (uint32_t i = 0; i < r; i++)
-            bad += !within_f16_step(latent[(size_t)p * r + i],
-                                    kv[(size_t)p * (r + dr) + i]);
-        for (uint32_t i = 0; i < dr; i++)
-            bad += !within_f16_step(rope_key[(size_t)p * dr + i],
-                                    kv[(size_t)p * (r + dr) + r + i]);
-    }
-    CHECK(bad == 0, "%u cached values are not kv rounded to f16", bad);
+/* A cache of n_ctx positions in a new buffer, both parts off any
+ * alignment larger than 4. */
+static mla_latent_cache new_cache(ops_fixture *f, const mla_shape *s,
+                                  dsvk_cache_type type, uint32_t n_ctx)
+{
+    mla_latent_cache cache = {
+        .latent_offset = 4,
+        .rope_key_offset = 4 + mla_latent_bytes(s, type, n_ctx) + 12,
+        .n_ctx = n_ctx,
+        .type = type,
+    };
+    cache.buffer = fixture_buffer(
+        f, NULL, cache.rope_key_offset + mla_rope_key_bytes(s, type, n_ctx));
+    return cache;
 }
 
 /* mla_prepare as a plain cache write: kv stored as it is, no query. */
@@ -143,12 +210,8 @@ static void run_attention(ops_fixture *f, const attention_case *c)
         fixture_buffer(f, NULL, 4 + (size_t)T * H * 4 * (dn + dr));
     rt_buffer_upload(f->dev, q_buf, 4, q, (size_t)T * H * (dn + dr) * 4);
 
-    /* Room for 5 more positions; both parts start off any alignment. */
-    uint32_t n_ctx = n_kv + 5;
-    mla_latent_cache cache = {NULL, 4, 4 + mla_latent_bytes(s, n_ctx) + 12,
-                              n_ctx};
-    cache.buffer = fixture_buffer(
-        f, NULL, cache.rope_key_offset + mla_rope_key_bytes(s, n_ctx));
+    /* Room for 5 more positions. */
+    mla_latent_cache cache = new_cache(f, s, c->cache, n_kv + 5);
     const rt_buffer *out_buf =
         fixture_buffer(f, NULL, 8 + (size_t)T * H * dv * 4);
     const rt_buffer *scratch =
@@ -198,12 +261,15 @@ static void run_attention(ops_fixture *f, const attention_case *c)
     ref_mla_attention(&rs, T, c->pos0, desc.scale, q, latent, rope_key, k_b,
                       v_b, out_ref);
     double nmse = test_nmse(out, out_ref, (size_t)T * H * dv);
+    const char *cache_name = dsvk_cache_type_name(c->cache);
     CHECK(nmse <= ATTENTION_TOLERANCE,
-          "%s H %u r %u, %u tokens at %u, splits %u: nmse %g",
-          fixture_type_name(c->type), H, r, T, c->pos0, c->n_split, nmse);
-    printf("attention %-4s H %2u r %2u: %2u tokens at %3u, splits %u: "
-           "nmse %.2g\n",
-           fixture_type_name(c->type), H, r, T, c->pos0, c->n_split, nmse);
+          "%s H %u r %u, %s cache, %u tokens at %u, splits %u: nmse %g",
+          fixture_type_name(c->type), H, r, cache_name, T, c->pos0, c->n_split,
+          nmse);
+    printf("attention %-4s H %2u r %3u, %-4s cache: %2u tokens at %5u, "
+           "splits %2u: nmse %.2g\n",
+           fixture_type_name(c->type), H, r, cache_name, T, c->pos0, c->n_split,
+           nmse);
 
     fixture_release(f);
     free(k_b);
@@ -223,21 +289,32 @@ static void test_attention(ops_fixture *f)
      * prompt chunk continuing a context (matmul head products). */
     for (size_t t = 0; t < sizeof types / sizeof types[0]; t++) {
         const mla_shape *s = shape_for(types[t]);
-        run_attention(f, &(attention_case){types[t], *s, 1, 150, 0});
-        run_attention(f, &(attention_case){types[t], *s, 17, 100, 0});
+        run_attention(
+            f, &(attention_case){types[t], *s, 1, 150, 0, DSVK_CACHE_F16});
+        run_attention(
+            f, &(attention_case){types[t], *s, 17, 100, 0, DSVK_CACHE_F16});
     }
+    const dsvk_cache_type F16 = DSVK_CACHE_F16, Q8 = DSVK_CACHE_Q8_0;
     const attention_case cases[] = {
-        {DSVK_TYPE_F32, small, 1, 0, 0},    /* first token: one position */
-        {DSVK_TYPE_F16, small, 3, 0, 0},    /* short prompt */
-        {DSVK_TYPE_F16, small, 3, 70, 0},   /* short chunk, two passes */
-        {DSVK_TYPE_F32, small, 17, 0, 0},   /* prompt, matmul products */
-        {DSVK_TYPE_F32, small, 3, 130, 1},  /* three passes, one split */
-        {DSVK_TYPE_BF16, small, 1, 200, 8}, /* more splits than passes */
-        {DSVK_TYPE_F16, small, 2, 63, 16},  /* 2 x 16 = all split rows */
-        {DSVK_TYPE_F32, many_heads, 2, 65, 0},
-        {DSVK_TYPE_F16, many_heads, 9, 0, 0},
+        {DSVK_TYPE_F32, small, 1, 0, 0, F16},    /* first token: one position */
+        {DSVK_TYPE_F16, small, 3, 0, 0, F16},    /* short prompt */
+        {DSVK_TYPE_F16, small, 3, 70, 0, F16},   /* short chunk, two passes */
+        {DSVK_TYPE_F32, small, 17, 0, 0, F16},   /* prompt, matmul products */
+        {DSVK_TYPE_F32, small, 3, 130, 1, F16},  /* three passes, one split */
+        {DSVK_TYPE_BF16, small, 1, 200, 8, F16}, /* more splits than passes */
+        {DSVK_TYPE_F16, small, 2, 63, 16, F16},  /* 2 x 16 = all split rows */
+        {DSVK_TYPE_F32, many_heads, 2, 65, 0, F16},
+        {DSVK_TYPE_F16, many_heads, 9, 0, 0, F16},
         /* 24 splits of 2 tokens: more than one dispatch's split rows. */
-        {DSVK_TYPE_F32, small, 2, 2600, 24},
+        {DSVK_TYPE_F32, small, 2, 2600, 24, F16},
+        /* A q8_0 cache: r 40 ends in a short block of 8, dr 8 is one. */
+        {DSVK_TYPE_F32, small, 1, 0, 0, Q8},
+        {DSVK_TYPE_F16, small, 3, 70, 0, Q8},
+        {DSVK_TYPE_F32, small, 17, 100, 0, Q8},
+        {DSVK_TYPE_BF16, small, 1, 200, 8, Q8},
+        {DSVK_TYPE_Q8_0, small_q8, 1, 150, 0, Q8}, /* whole blocks */
+        {DSVK_TYPE_F32, many_heads, 2, 65, 0, Q8},
+        {DSVK_TYPE_F32, small, 2, 2600, 24, Q8},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         run_attention(f, &cases[i]);
@@ -249,12 +326,16 @@ static void test_attention(ops_fixture *f)
  * gave wrong outputs with no error. The launcher now splits any context so
  * that no invocation runs more than half that (host/ops_mla.c): one token
  * asking for no split, and a prompt chunk whose splits need four
- * dispatches of 2 tokens. */
+ * dispatches of 2 tokens; with either cache type, whose loops differ. */
 static void test_long_context(ops_fixture *f)
 {
     const mla_shape v2_latent = {2, 16, 64, 16, 512};
-    run_attention(f, &(attention_case){DSVK_TYPE_F32, v2_latent, 1, 20000, 1});
-    run_attention(f, &(attention_case){DSVK_TYPE_F16, v2_latent, 8, 20000, 16});
+    for (dsvk_cache_type c = DSVK_CACHE_F16; c <= DSVK_CACHE_Q8_0; c++) {
+        run_attention(
+            f, &(attention_case){DSVK_TYPE_F32, v2_latent, 1, 20000, 1, c});
+        run_attention(
+            f, &(attention_case){DSVK_TYPE_F16, v2_latent, 8, 20000, 16, c});
+    }
 }
 
 /* RoPE of the tests: YaRN on, as the DeepSeek models use it. */
@@ -267,8 +348,8 @@ static const ref_rope_params yarn_ref = {10000.0f, 0.25f, 64,
  * cache rounds to f16 (NMSE ~1e-7) and Vulkan's sin/cos may err by 2^-11
  * (test_ops_rows.c); 1e-6 still catches a wrong position, pair or norm
  * (1e-3 and more). */
-static void run_prepare(ops_fixture *f, const mla_shape *s, uint32_t T,
-                        uint32_t pos0)
+static void run_prepare(ops_fixture *f, const mla_shape *s,
+                        dsvk_cache_type type, uint32_t T, uint32_t pos0)
 {
     const uint32_t H = s->n_head, dn = s->qk_nope_head_dim;
     const uint32_t dr = s->qk_rope_head_dim, r = s->kv_lora_rank;
@@ -284,11 +365,7 @@ static void run_prepare(ops_fixture *f, const mla_shape *s, uint32_t T,
     const rt_buffer *q_buf = fixture_buffer(f, q, (size_t)T * H * qw * 4);
     const rt_buffer *norm_buf = fixture_buffer(f, norm, (size_t)r * 4);
     rt_weight norm_w = {norm_buf, 0, DSVK_TYPE_F32, r, 1, 1, 4ull * r};
-    uint32_t n_ctx = pos0 + T;
-    mla_latent_cache cache = {NULL, 4, 4 + mla_latent_bytes(s, n_ctx) + 12,
-                              n_ctx};
-    cache.buffer = fixture_buffer(
-        f, NULL, cache.rope_key_offset + mla_rope_key_bytes(s, n_ctx));
+    mla_latent_cache cache = new_cache(f, s, type, pos0 + T);
     const mla_prepare_desc d = {
         .kv = {kv_buf, 0, T, r + dr, r + dr},
         .q = {q_buf, 0, T * H, qw, qw},
@@ -314,19 +391,10 @@ static void run_prepare(ops_fixture *f, const mla_shape *s, uint32_t T,
     fixture_gather(q + dn, T * H, dr, qw, q_rope);
     ref_rope(q_rope, T * H, dr, H, pos0, &yarn_ref);
 
-    uint16_t *bits = malloc(mla_latent_bytes(s, n_ctx));
     float *latent = malloc((size_t)T * r * 4),
           *key = malloc((size_t)T * dr * 4);
-    fixture_read(f, cache.buffer,
-                 cache.latent_offset + mla_latent_bytes(s, pos0), bits,
-                 mla_latent_bytes(s, T));
-    for (size_t i = 0; i < (size_t)T * r; i++)
-        latent[i] = half_to_f32(bits[i]);
-    fixture_read(f, cache.buffer,
-                 cache.rope_key_offset + mla_rope_key_bytes(s, pos0), bits,
-                 mla_rope_key_bytes(s, T));
-    for (size_t i = 0; i < (size_t)T * dr; i++)
-        key[i] = half_to_f32(bits[i]);
+    read_rows(f, &cache, cache.latent_offset, pos0, T, r, latent);
+    read_rows(f, &cache, cache.rope_key_offset, pos0, T, dr, key);
     float *q_out = malloc((size_t)T * H * qw * 4);
     float *q_rope_out = malloc((size_t)T * H * dr * 4);
     fixture_read(f, q_buf, 0, q_out, (size_t)T * H * qw * 4);
@@ -336,16 +404,28 @@ static void run_prepare(ops_fixture *f, const mla_shape *s, uint32_t T,
         nope_kept = nope_kept && memcmp(q_out + (size_t)row * qw,
                                         q + (size_t)row * qw, dn * 4) == 0;
 
+    /* q8_0's rounding alone costs an NMSE of 1e-5 to 4e-5 here (half a
+     * step of max/127 in blocks as short as 8 values): the NMSE bound is
+     * loose and misrounded() bounds every value to its rounding. */
+    const double cached_tolerance = type == DSVK_CACHE_F16 ? 1e-6 : 1e-4;
     double e_latent = test_nmse(latent, latent_ref, (size_t)T * r);
     double e_key = test_nmse(key, key_ref, (size_t)T * dr);
     double e_q = test_nmse(q_rope_out, q_rope, (size_t)T * H * dr);
-    CHECK(e_latent <= 1e-6 && e_key <= 1e-6 && e_q <= 1e-6,
-          "prepare H %u r %u, %u tokens at %u: nmse latent %g, key %g, q %g", H,
-          r, T, pos0, e_latent, e_key, e_q);
+    const char *name = dsvk_cache_type_name(type);
+    CHECK(e_latent <= cached_tolerance && e_key <= cached_tolerance &&
+              e_q <= 1e-6,
+          "prepare H %u r %u, %s, %u tokens at %u: nmse latent %g, key %g, q "
+          "%g",
+          H, r, name, T, pos0, e_latent, e_key, e_q);
+    if (type == DSVK_CACHE_Q8_0) {
+        uint32_t bad = misrounded(type, latent, latent_ref, T, r) +
+                       misrounded(type, key, key_ref, T, dr);
+        CHECK(bad == 0, "prepare: %u values are not q8_0 roundings", bad);
+    }
     CHECK(nope_kept, "prepare changed the queries' nope part");
-    printf("prepare H %2u r %3u, %2u tokens at %4u: nmse latent %.2g, rope "
-           "key %.2g, queries %.2g\n",
-           H, r, T, pos0, e_latent, e_key, e_q);
+    printf("prepare H %2u r %3u, %-4s cache, %2u tokens at %4u: nmse latent "
+           "%.2g, rope key %.2g, queries %.2g\n",
+           H, r, name, T, pos0, e_latent, e_key, e_q);
     fixture_release(f);
     free(kv);
     free(q);
@@ -354,7 +434,6 @@ static void run_prepare(ops_fixture *f, const mla_shape *s, uint32_t T,
     free(key_ref);
     free(latent_in);
     free(q_rope);
-    free(bits);
     free(latent);
     free(key);
     free(q_out);
@@ -365,10 +444,12 @@ static void test_prepare(ops_fixture *f)
 {
     /* One token and a batch; more query pairs than one workgroup (33 heads
      * x 4 pairs); a latent wider than the workgroup (r 256). */
-    run_prepare(f, &small, 1, 0);
-    run_prepare(f, &small, 5, 1000);
-    run_prepare(f, &many_heads, 3, 17);
-    run_prepare(f, &small_k, 2, 40);
+    for (dsvk_cache_type c = DSVK_CACHE_F16; c <= DSVK_CACHE_Q8_0; c++) {
+        run_prepare(f, &small, c, 1, 0);
+        run_prepare(f, &small, c, 5, 1000);
+        run_prepare(f, &many_heads, c, 3, 17);
+        run_prepare(f, &small_k, c, 2, 40);
+    }
 }
 
 static void test_errors(ops_fixture *f)
@@ -376,7 +457,7 @@ static void test_errors(ops_fixture *f)
     const mla_shape *s = &small;
     uint32_t r = s->kv_lora_rank, dr = s->qk_rope_head_dim;
     const rt_buffer *buf = fixture_buffer(f, NULL, 1 << 16);
-    mla_latent_cache cache = {buf, 0, 8192, 10};
+    mla_latent_cache cache = {buf, 0, 8192, 10, DSVK_CACHE_F16};
     rt_view kv = {buf, 0, 2, r + dr, r + dr};
 
     rt_view wide = kv;
@@ -391,6 +472,15 @@ static void test_errors(ops_fixture *f)
     odd.kv_lora_rank = 41;
     CHECK(cache_write(f, &odd, kv, 0, &cache) == DSVK_ERROR_INVALID_ARGUMENT,
           "odd kv_lora_rank");
+    mla_shape not_quads = *s;
+    not_quads.kv_lora_rank = 42;
+    mla_latent_cache q8 = cache;
+    q8.type = DSVK_CACHE_Q8_0;
+    rt_view kv42 = {buf, 0, 2, 42 + dr, 42 + dr};
+    CHECK(cache_write(f, &not_quads, kv42, 0, &q8) ==
+              DSVK_ERROR_INVALID_ARGUMENT,
+          "a q8_0 cache of rows of 42");
+    printf("expected error: %s\n", rt_device_error(f->dev));
     const mla_prepare_desc no_rope = {
         .kv = kv, .q = {buf, 4096, 2 * 3, 24, 24}, .cache = &cache};
     CHECK(mla_prepare(&f->ops, s, &no_rope) == DSVK_ERROR_INVALID_ARGUMENT,
