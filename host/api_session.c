@@ -2,8 +2,6 @@
  * model, and the evaluation of tokens against it (host/forward.h). */
 #include "api_internal.h"
 
-#include "latent_cache.h"
-
 #include <stdlib.h>
 #include <string.h>
 
@@ -31,14 +29,9 @@ dsvk_status dsvk_cache_type_from_name(const char *name, dsvk_cache_type *out)
 uint64_t dsvk_cache_bytes_per_token(const dsvk_model *model,
                                     dsvk_cache_type type)
 {
-    const model_hparams *hp = &model->m->hp;
-    if (!dsvk_cache_type_name(type) ||
-        !latent_row_supported(type, hp->kv_lora_rank) ||
-        !latent_row_supported(type, hp->qk_rope_head_dim))
-        return 0;
-    return (uint64_t)hp->n_layer *
-           (latent_row_bytes(type, hp->kv_lora_rank) +
-            latent_row_bytes(type, hp->qk_rope_head_dim));
+    return dsvk_cache_type_name(type)
+               ? model_latent_bytes_per_token(&model->m->hp, type)
+               : 0;
 }
 
 dsvk_status dsvk_session_create(const dsvk_model *model,

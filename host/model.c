@@ -492,8 +492,7 @@ static void compute_stats(model *m)
     m->stats.n_params_active = m->stats.n_params - idle;
     const uint64_t f16 = 2, L = hp->n_layer, H = hp->n_head;
     m->stats.latent_cache_bytes_per_token =
-        L * (latent_row_bytes(DSVK_CACHE_F16, hp->kv_lora_rank) +
-             latent_row_bytes(DSVK_CACHE_F16, hp->qk_rope_head_dim));
+        model_latent_bytes_per_token(hp, DSVK_CACHE_F16);
     m->stats.mha_cache_bytes_per_token =
         L *
         (H * (hp->qk_nope_head_dim + hp->qk_rope_head_dim) +
@@ -567,4 +566,15 @@ void model_free(model *m)
         return;
     free(m->layers);
     free(m);
+}
+
+uint64_t model_latent_bytes_per_token(const model_hparams *hp,
+                                      dsvk_cache_type type)
+{
+    if (!latent_row_supported(type, hp->kv_lora_rank) ||
+        !latent_row_supported(type, hp->qk_rope_head_dim))
+        return 0;
+    return (uint64_t)hp->n_layer *
+           (latent_row_bytes(type, hp->kv_lora_rank) +
+            latent_row_bytes(type, hp->qk_rope_head_dim));
 }

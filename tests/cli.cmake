@@ -110,9 +110,13 @@ endforeach()
 set(rates "prompt processing +pp16 +[0-9.]+ +\\([0-9.]+ - [0-9.]+\\)\ngeneration +tg4 +[0-9.]+ +\\([0-9.]+ - [0-9.]+\\)\n")
 set(bench "${dsvk}|bench|-m|${M}|-p|16|-n|4|-r|2")
 dsvk_cli_test(cli_bench LABEL gpu DEFS "-DCMD=${bench}"
-  "-DSTDOUT=^device +[^\n]+\nmodel +[^\n]+tiny.gguf[^\n]*\nruns +2 after a warm-up run\n.*${rates}\nGPU time per op, one prefill step \\(16 tokens at positions 0-15\\): [0-9.]+ ms\n +op +calls +total ms +% of step\n +[a-z_]+ +[0-9]+ +[0-9.]+ +[0-9.]+\n.*GPU time per op, one decode step \\(position 16\\): [0-9.]+ ms\n +op +calls +total ms +% of step\n +[a-z_]+ +[0-9]+ +[0-9.]+ +[0-9.]+\n.*\n  [0-9]+ dispatches, [0-9.]+ per layer\n$")
+  "-DSTDOUT=^device +[^\n]+\nmodel +[^\n]+tiny.gguf[^\n]*\ncache +f16, 240 bytes per token\nruns +2 after a warm-up run\n.*${rates}\nGPU time per op, one prefill step \\(16 tokens at positions 0-15\\): [0-9.]+ ms\n +op +calls +total ms +% of step\n +[a-z_]+ +[0-9]+ +[0-9.]+ +[0-9.]+\n.*GPU time per op, one decode step \\(position 16\\): [0-9.]+ ms\n +op +calls +total ms +% of step\n +[a-z_]+ +[0-9]+ +[0-9.]+ +[0-9.]+\n.*\n  [0-9]+ dispatches, [0-9.]+ per layer\n$")
 dsvk_cli_test(cli_bench LABEL gpu PROFILES baseline DEFS "-DCMD=${bench}"
   "-DSTDOUT=${rates}\nGPU time per op")
+# A q8_0 cache: 3 layers of r 32 + 4 scale bytes and dr 8 + 4.
+dsvk_cli_test(cli_bench_q8_cache LABEL gpu
+  DEFS "-DCMD=${bench}|--cache-type|q8_0"
+  "-DSTDOUT=\ncache +q8_0, 144 bytes per token\n.*${rates}")
 
 # Errors: one line "dsvk: ...", exit status 1.
 foreach(case
@@ -120,6 +124,7 @@ foreach(case
     "run_unknown_option|host|${dsvk}|run|--bogus|^dsvk: run: unknown option '--bogus' \\(try dsvk run --help\\)\n$"
     "run_bad_temp|host|${dsvk}|run|--temp|warm|^dsvk: run: --temp needs a number, not 'warm'\n$"
     "run_no_value|host|${dsvk}|run|-n|^dsvk: run: -n needs a value\n$"
+    "run_bad_cache_type|host|${dsvk}|run|--cache-type|q4_0|^dsvk: run: --cache-type is f16 or q8_0, not 'q4_0'\n$"
     "run_prompt_twice|host|${dsvk}|run|-m|${M}|-p|a|-f|b|^dsvk: run: give -p TEXT or -f FILE, not both\n$"
     "run_system_without_chat|host|${dsvk}|run|--system|x|^dsvk: run: --system and --chat-format need --chat\n$"
     "run_no_prompt_file|host|${dsvk}|run|-m|${M}|-f|${DSVK_CLI_WORK}/absent.txt|^dsvk: cannot read [^\n]*absent.txt: No such file or directory\n$"

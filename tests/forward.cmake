@@ -5,7 +5,7 @@ add_library(dsvk_forward_test_support STATIC
             ${DSVK_TEST_DIR}/test_forward_support.c)
 target_link_libraries(dsvk_forward_test_support PUBLIC dsvk_testlib)
 
-foreach(suite session fixtures)
+foreach(suite session fixtures cache_type)
   dsvk_add_gpu_test(test_forward_${suite}
                     ${DSVK_TEST_DIR}/test_forward_${suite}.c)
   target_link_libraries(test_forward_${suite} PRIVATE

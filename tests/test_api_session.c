@@ -186,6 +186,56 @@ done:
     dsvk_session_destroy(single);
 }
 
+/* Cache types: names, sizes per token (tiny-v2: 3 layers of r 32 and dr 8;
+ * q8_0 keeps 32 + 4 bytes of c and 8 + 4 of kpe), a q8_0 session and
+ * an unknown type refused. */
+static void test_cache_types(const dsvk_model *model)
+{
+    dsvk_cache_type type = DSVK_CACHE_F16;
+    CHECK(dsvk_cache_type_from_name("q8_0", &type) == DSVK_OK &&
+              type == DSVK_CACHE_Q8_0 &&
+              strcmp(dsvk_cache_type_name(type), "q8_0") == 0 &&
+              strcmp(dsvk_cache_type_name(DSVK_CACHE_F16), "f16") == 0,
+          "cache type names");
+    CHECK(dsvk_cache_type_from_name("q4_0", &type) ==
+                  DSVK_ERROR_INVALID_ARGUMENT &&
+              dsvk_cache_type_from_name(NULL, &type) ==
+                  DSVK_ERROR_INVALID_ARGUMENT &&
+              dsvk_cache_type_name((dsvk_cache_type)7) == NULL,
+          "unknown cache type names");
+    CHECK(
+        dsvk_cache_bytes_per_token(model, DSVK_CACHE_F16) == 240 &&
+            dsvk_cache_bytes_per_token(model, DSVK_CACHE_Q8_0) == 144 &&
+            dsvk_cache_bytes_per_token(model, (dsvk_cache_type)7) == 0,
+        "cache bytes per token %llu / %llu",
+        (unsigned long long)dsvk_cache_bytes_per_token(model, DSVK_CACHE_F16),
+        (unsigned long long)dsvk_cache_bytes_per_token(model, DSVK_CACHE_Q8_0));
+
+    dsvk_session *q8 =
+        new_session(model, &(dsvk_session_desc){.cache_type = DSVK_CACHE_Q8_0});
+    if (q8) {
+        dsvk_session_info info;
+        dsvk_session_get_info(q8, &info);
+        CHECK(info.cache_type == DSVK_CACHE_Q8_0 &&
+                  info.cache_bytes == 144ull * 256,
+              "q8_0 session: type %d, %llu bytes", (int)info.cache_type,
+              (unsigned long long)info.cache_bytes);
+        float logits[N_VOCAB];
+        eval(q8, prompt, N_PROMPT, DSVK_LOGITS_LAST, logits, N_VOCAB);
+        CHECK(dsvk_session_position(q8) == N_PROMPT, "q8_0 position %u",
+              dsvk_session_position(q8));
+    }
+    dsvk_session_destroy(q8);
+
+    dsvk_session *bad = NULL;
+    dsvk_status status = dsvk_session_create(
+        model, &(dsvk_session_desc){.cache_type = (dsvk_cache_type)7}, &bad);
+    CHECK(status == DSVK_ERROR_INVALID_ARGUMENT && !bad &&
+              strstr(dsvk_model_error(model), "cache type"),
+          "unknown cache type: %s, '%s'", dsvk_status_string(status),
+          dsvk_model_error(model));
+}
+
 /* A full context, bad ids and short buffers fail without evaluating. */
 static void test_limits(const dsvk_model *model)
 {
@@ -385,6 +435,7 @@ int main(void)
     test_two_sessions(model);
     test_chunks(model);
     test_limits(model);
+    test_cache_types(model);
     test_timings(model);
     test_text(model);
     dsvk_model_destroy(model);

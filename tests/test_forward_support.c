@@ -92,6 +92,7 @@ dsvk_status fwd_open(rt_device *dev, const char *path, forward_desc desc,
     if (status == DSVK_OK)
         status = forward_create(out->weights, &desc, &out->f, err, err_size);
     const ref_desc rd = {.n_ctx = n_ctx,
+                         .cache_type = desc.cache_type,
                          .on_routing = ref_log ? routing_log_ref : NULL,
                          .user = ref_log};
     if (status == DSVK_OK)

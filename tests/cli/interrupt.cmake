@@ -122,7 +122,7 @@ elseif(CASE STREQUAL "bench")
         "${DSVK};bench;-m;${MODEL};-p;64;-n;4000;-r;50")
   expect_match("stderr" "${err}" "^dsvk: interrupted\n$")
   file(READ "${out_file}" out)
-  expect_match("stdout" "${out}" "^device [^\n]+\nmodel [^\n]+\nruns [^\n]+\n\n$")
+  expect_match("stdout" "${out}" "^device [^\n]+\nmodel [^\n]+\ncache [^\n]+\nruns [^\n]+\n\n$")
 
 else()
   message(FATAL_ERROR "unknown CASE '${CASE}'")

@@ -33,6 +33,7 @@ static void usage(FILE *out)
           "  -p, --prompt N     prompt tokens (default 512)\n"
           "  -n, --n-gen N      generated tokens (default 128)\n"
           "  -r, --runs N       measured runs (default 5)\n"
+          "  --cache-type T     latent cache: f16 (default) or q8_0\n"
           "  --device N         Vulkan device (see dsvk devices)\n"
           "  -h, --help         show this help\n"
           "\n"
@@ -45,6 +46,7 @@ typedef struct options {
     uint32_t n_prompt;
     uint32_t n_gen;
     uint32_t runs;
+    dsvk_cache_type cache_type;
     rt_device_desc device;
 } options;
 
@@ -81,6 +83,12 @@ static int parse_args(int argc, char **argv, options *o)
             if (!value)
                 return cli_error("bench: %s needs a GGUF file", a);
             o->model = argv[++i];
+        } else if (strcmp(a, "--cache-type") == 0) {
+            if (!value || !cli_parse_cache_type(value, &o->cache_type))
+                return cli_error("bench: --cache-type is f16 or q8_0, not "
+                                 "'%s'",
+                                 value ? value : "");
+            i++;
         } else if ((count = count_option(o, a))) {
             if (!value || !cli_parse_count(value, false, count))
                 return cli_error("bench: %s needs a positive number, not "
@@ -141,7 +149,8 @@ static bool on_token(void *user, dsvk_token token, const char *text, size_t len)
 static int measure(const options *o, const open_model *m,
                    const dsvk_token *prompt)
 {
-    const dsvk_session_desc desc = {.n_ctx = o->n_prompt + o->n_gen};
+    const dsvk_session_desc desc = {.n_ctx = o->n_prompt + o->n_gen,
+                                    .cache_type = o->cache_type};
     dsvk_session *session = NULL;
     if (dsvk_session_create(m->model, &desc, &session) != DSVK_OK)
         return cli_error("%s", dsvk_model_error(m->model));
@@ -183,6 +192,7 @@ static int profile(const options *o, const open_model *m,
                    const dsvk_token *prompt)
 {
     const dsvk_session_desc desc = {.n_ctx = o->n_prompt + 1,
+                                    .cache_type = o->cache_type,
                                     .timestamps = true};
     dsvk_session *session = NULL;
     if (dsvk_session_create(m->model, &desc, &session) != DSVK_OK)
@@ -262,6 +272,9 @@ int cmd_bench(int argc, char **argv)
            "loaded in %.2f s\n",
            o.model, m.info.name, m.info.n_params,
            m.info.weight_bytes / 1048576.0, m.load_seconds);
+    printf("cache   %s, %" PRIu64 " bytes per token\n",
+           dsvk_cache_type_name(o.cache_type),
+           dsvk_cache_bytes_per_token(m.model, o.cache_type));
     printf("runs    %u after a warm-up run\n\n", o.runs);
     fflush(stdout);
 

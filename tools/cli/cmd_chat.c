@@ -44,7 +44,8 @@ static void usage(FILE *out)
           "reply ends or\n"
           "                         the context is full (default 0)\n"
           "  --ctx N                context length of the whole conversation\n"
-          "                         (default: the model's, at most 4096)\n"
+          "                         (default: the model's, at most "
+          "4096)\n" CLI_CACHE_TYPE_USAGE
           "  --device N             Vulkan device (see dsvk devices)\n"
           "  -v, --verbose          after each reply, print to stderr how "
           "many tokens\n"
@@ -63,6 +64,7 @@ typedef struct options {
     dsvk_chat_format chat_format; /* AUTO: the model's template */
     uint32_t n_predict;           /* 0: no limit */
     uint32_t n_ctx;               /* 0: the model's default */
+    dsvk_cache_type cache_type;
     bool verbose;
     sampling_flags sampling;
     rt_device_desc device;
@@ -91,7 +93,8 @@ static int parse_args(int argc, char **argv, options *o)
         } else if (strcmp(a, "-m") == 0 || strcmp(a, "--model") == 0 ||
                    strcmp(a, "--system") == 0 ||
                    strcmp(a, "--chat-format") == 0 || strcmp(a, "-n") == 0 ||
-                   strcmp(a, "--n-predict") == 0 || strcmp(a, "--ctx") == 0) {
+                   strcmp(a, "--n-predict") == 0 || strcmp(a, "--ctx") == 0 ||
+                   strcmp(a, "--cache-type") == 0) {
             if (!value)
                 return cli_error("chat: %s needs a value", a);
             i++;
@@ -105,6 +108,10 @@ static int parse_args(int argc, char **argv, options *o)
                       o->chat_format == DSVK_CHAT_FORMAT_AUTO))
                 return cli_error("chat: --chat-format is deepseek2 or "
                                  "deepseek3, not '%s'",
+                                 value);
+            else if (strcmp(a, "--cache-type") == 0 &&
+                     !cli_parse_cache_type(value, &o->cache_type))
+                return cli_error("chat: --cache-type is f16 or q8_0, not '%s'",
                                  value);
             else if (strcmp(a, "--ctx") == 0 &&
                      !cli_parse_count(value, false, &o->n_ctx))
@@ -369,7 +376,8 @@ static int chat_loop(chat *c)
  * chats; returns the exit code. */
 static int start_chat(chat *c)
 {
-    const dsvk_session_desc session_desc = {.n_ctx = c->o->n_ctx};
+    const dsvk_session_desc session_desc = {.n_ctx = c->o->n_ctx,
+                                            .cache_type = c->o->cache_type};
     if (!open_model_chat_format(c->m, c->o->chat_format, &c->format))
         return 1;
     if (dsvk_session_create(c->m->model, &session_desc, &c->session) != DSVK_OK)

@@ -191,10 +191,18 @@ static void print_cache(const model *m)
     const model_stats *st = &m->stats;
     const uint64_t n_ctx = m->hp.n_ctx_train;
     char latent[32], mha[32];
-    printf("\nKV cache (f16)\n");
+    printf("\nKV cache (f16 unless said)\n");
     printf("  %-22s %" PRIu64 " bytes per token (kv_lora_rank + rope dims "
            "values per layer)\n",
            "latent (MLA)", st->latent_cache_bytes_per_token);
+    const uint64_t q8 = model_latent_bytes_per_token(&m->hp, DSVK_CACHE_Q8_0);
+    if (q8)
+        printf("  %-22s %" PRIu64 " bytes per token (--cache-type q8_0)\n",
+               "latent (MLA), q8_0", q8);
+    else
+        printf("  %-22s not available (kv_lora_rank and rope dims must be "
+               "multiples of 4)\n",
+               "latent (MLA), q8_0");
     printf("  %-22s %" PRIu64 " bytes per token (per-head keys and values)\n",
            "multi-head equivalent", st->mha_cache_bytes_per_token);
     printf("  %-22s %.1fx smaller\n", "latent cache is",

@@ -53,7 +53,7 @@ static void usage(FILE *out)
           "                         the text or the context is full "
           "(default 128)\n"
           "  --ctx N                context length (default: the model's, at "
-          "most 4096)\n"
+          "most 4096)\n" CLI_CACHE_TYPE_USAGE
           "  --chat                 send the prompt as a user message in the "
           "model's\n"
           "                         chat format; print the reply\n"
@@ -86,6 +86,7 @@ typedef struct options {
     dsvk_chat_format chat_format;
     uint32_t n_predict;
     uint32_t n_ctx; /* 0: the model's default */
+    dsvk_cache_type cache_type;
     bool chat;
     bool no_bos;
     bool verbose;
@@ -96,17 +97,9 @@ typedef struct options {
 static bool takes_value(const char *a)
 {
     static const char *const names[] = {
-        "-m",
-        "--model",
-        "-p",
-        "--prompt",
-        "-f",
-        "--file",
-        "-n",
-        "--n-predict",
-        "--ctx",
-        "--system",
-        "--chat-format",
+        "-m",    "--model",      "-p",       "--prompt",
+        "-f",    "--file",       "-n",       "--n-predict",
+        "--ctx", "--cache-type", "--system", "--chat-format",
     };
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         if (strcmp(a, names[i]) == 0)
@@ -131,6 +124,10 @@ static int parse_value(const char *a, const char *value, options *o)
             o->chat_format == DSVK_CHAT_FORMAT_AUTO)
             return cli_error("run: --chat-format is deepseek2 or deepseek3, "
                              "not '%s'",
+                             value);
+    } else if (strcmp(a, "--cache-type") == 0) {
+        if (!cli_parse_cache_type(value, &o->cache_type))
+            return cli_error("run: --cache-type is f16 or q8_0, not '%s'",
                              value);
     } else if (strcmp(a, "--ctx") == 0) {
         if (!cli_parse_count(value, false, &o->n_ctx))
@@ -276,7 +273,8 @@ static int generate(const options *o, const open_model *m,
      * still ends the process at once. */
     interrupt_arm();
     dsvk_session *session = NULL;
-    const dsvk_session_desc session_desc = {.n_ctx = o->n_ctx};
+    const dsvk_session_desc session_desc = {.n_ctx = o->n_ctx,
+                                            .cache_type = o->cache_type};
     if (dsvk_session_create(m->model, &session_desc, &session) != DSVK_OK)
         return cli_error("%s", dsvk_model_error(m->model));
     if (o->verbose) {

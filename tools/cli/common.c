@@ -137,3 +137,8 @@ bool cli_is_help(const char *arg)
 {
     return strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0;
 }
+
+bool cli_parse_cache_type(const char *text, dsvk_cache_type *out)
+{
+    return dsvk_cache_type_from_name(text, out) == DSVK_OK;
+}

@@ -33,6 +33,15 @@ char *cli_read_file(const char *path, size_t *size);
  * zero_ok) into *out; false when text is not one. */
 bool cli_parse_count(const char *text, bool zero_ok, uint32_t *out);
 
+/* Parses --cache-type's value (f16 or q8_0) into *out; false when it is
+ * neither. */
+bool cli_parse_cache_type(const char *text, dsvk_cache_type *out);
+
+/* The --cache-type line of every command's usage. */
+#define CLI_CACHE_TYPE_USAGE                                                   \
+    "  --cache-type T         latent cache: f16 (default) or q8_0 (half the\n" \
+    "                         memory per token; logits move by ~1 %)\n"
+
 /* Whether argv[i] asks for help (-h or --help). */
 bool cli_is_help(const char *arg);
 
