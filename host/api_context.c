@@ -168,7 +168,7 @@ dsvk_status dsvk_context_create(const dsvk_context_desc *desc,
     if (!ctx)
         return api_write_line(err, err_size, DSVK_ERROR_OUT_OF_HOST_MEMORY,
                               "out of host memory creating a context");
-    if (mtx_init(&ctx->lock, mtx_plain | mtx_recursive) != thrd_success) {
+    if (!api_lock_init(&ctx->lock)) {
         free(ctx);
         return api_write_line(err, err_size, DSVK_ERROR_OUT_OF_HOST_MEMORY,
                               "cannot create the context's lock");
@@ -189,7 +189,7 @@ void dsvk_context_destroy(dsvk_context *ctx)
     if (!ctx)
         return;
     rt_device_destroy(ctx->dev);
-    mtx_destroy(&ctx->lock);
+    api_lock_destroy(&ctx->lock);
 #ifdef DSVK_LEAK_CONTROL
     if (ctx->leak_on_destroy)
         return;

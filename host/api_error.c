@@ -1,19 +1,8 @@
-/* Error strings and the context lock of the public API (api_internal.h). */
+/* Error strings of the public API (api_internal.h). */
 #include "api_internal.h"
 
 #include <stdarg.h>
 #include <stdio.h>
-
-void api_lock(dsvk_context *ctx)
-{
-    /* mtx_lock fails only for an invalid mutex: an internal invariant. */
-    mtx_lock(&ctx->lock);
-}
-
-void api_unlock(dsvk_context *ctx)
-{
-    mtx_unlock(&ctx->lock);
-}
 
 dsvk_status api_write_line(char *err, size_t err_size, dsvk_status status,
                            const char *fmt, ...)

@@ -19,12 +19,28 @@
 
 #define API_ERROR_SIZE 512
 
+/* The context's lock: recursive, so that a callback run under it (load
+ * progress, the logger) may call back into the library on the same
+ * thread, and first come, first served, so that sessions evaluating on
+ * several threads take turns step by step (a plain mutex lets the thread
+ * that just unlocked take it straight back). Fields are api_lock.c's. */
+typedef struct api_fair_lock {
+    mtx_t guard;      /* protects the fields below; held only briefly */
+    cnd_t turn;       /* signalled when `serving` moves on */
+    uint64_t next;    /* the ticket the next waiter takes */
+    uint64_t serving; /* the ticket that may hold the lock */
+    thrd_t owner;
+    unsigned depth; /* 0: free */
+} api_fair_lock;
+
+/* False when the system cannot make the lock. */
+bool api_lock_init(api_fair_lock *lock);
+void api_lock_destroy(api_fair_lock *lock);
+
 struct dsvk_context {
     rt_device *dev;
-    /* Held around every call into the device. Recursive, so that a
-     * callback run under it (load progress, the logger) may call back into
-     * the library on the same thread. */
-    mtx_t lock;
+    /* Held around every call into the device (api_lock). */
+    api_fair_lock lock;
     char error[API_ERROR_SIZE];
 #ifdef DSVK_LEAK_CONTROL
     bool leak_on_destroy; /* see api_leak_context_on_destroy */
@@ -66,6 +82,8 @@ struct dsvk_session {
     forward *f;
     float *logits; /* [n_vocab], for sampling during dsvk_generate */
     bool timestamps;
+    dsvk_cancel_fn cancel; /* the desc's, or NULL */
+    void *cancel_user;
     char error[API_ERROR_SIZE];
 };
 

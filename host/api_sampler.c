@@ -15,6 +15,7 @@ dsvk_sampler_settings dsvk_sampler_defaults(void)
                                    .min_p = d.min_p,
                                    .repeat_penalty = d.repeat_penalty,
                                    .presence_penalty = d.presence_penalty,
+                                   .frequency_penalty = d.frequency_penalty,
                                    .repeat_last_n = d.repeat_last_n,
                                    .seed = d.seed};
 }
@@ -29,6 +30,7 @@ static sampler_settings resolve(const dsvk_sampler_settings *in)
                                                     ? 1.0f
                                                     : in->repeat_penalty,
                               .presence_penalty = in->presence_penalty,
+                              .frequency_penalty = in->frequency_penalty,
                               .repeat_last_n = in->repeat_last_n,
                               .seed = in->seed};
 }

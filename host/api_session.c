@@ -34,6 +34,18 @@ uint64_t dsvk_cache_bytes_per_token(const dsvk_model *model,
                : 0;
 }
 
+/* Between two steps of one evaluation: lets the steps of other sessions in
+ * (the context's lock serves waiters in order) and asks the application
+ * whether to go on. */
+static bool before_step(void *user)
+{
+    dsvk_session *s = user;
+    api_unlock(s->model->ctx);
+    const bool cancel = s->cancel && s->cancel(s->cancel_user);
+    api_lock(s->model->ctx);
+    return !cancel;
+}
+
 dsvk_status dsvk_session_create(const dsvk_model *model,
                                 const dsvk_session_desc *desc,
                                 dsvk_session **out)
@@ -51,6 +63,8 @@ dsvk_status dsvk_session_create(const dsvk_model *model,
                               "out of host memory creating a session");
     }
     s->model = model;
+    s->cancel = desc->cancel;
+    s->cancel_user = desc->cancel_user;
     if (!dsvk_cache_type_name(desc->cache_type)) {
         dsvk_session_destroy(s);
         return api_model_fail(model, DSVK_ERROR_INVALID_ARGUMENT,
@@ -61,7 +75,9 @@ dsvk_status dsvk_session_create(const dsvk_model *model,
     const forward_desc fd = {.n_ctx = desc->n_ctx ? desc->n_ctx : model->n_ctx,
                              .max_batch = desc->max_batch,
                              .timestamps = desc->timestamps,
-                             .cache_type = desc->cache_type};
+                             .cache_type = desc->cache_type,
+                             .user = s,
+                             .before_step = before_step};
     char err[API_ERROR_SIZE] = "";
     api_lock(model->ctx);
     dsvk_status status =

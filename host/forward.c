@@ -283,6 +283,9 @@ dsvk_status forward_eval(forward *f, const uint32_t *tokens, uint32_t n,
 
     const uint32_t B = f->plan.max_batch;
     for (uint32_t at = 0; at < n; at += B) {
+        if (f->desc.before_step && !f->desc.before_step(f->desc.user))
+            return fail(f, DSVK_ERROR_CANCELLED,
+                        "evaluation cancelled after %u of %u tokens", at, n);
         const uint32_t T = n - at < B ? n - at : B;
         const bool last = at + T == n;
         forward_logits rows = which;

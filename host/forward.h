@@ -60,7 +60,12 @@ typedef struct forward_desc {
      * are downloaded after every step and reported. Costs one wait per
      * MoE layer and step. */
     forward_routing_fn on_routing;
-    void *user; /* passed to on_routing */
+    void *user; /* passed to on_routing and before_step */
+    /* Called before each step of forward_eval; false stops the evaluation
+     * there with DSVK_ERROR_CANCELLED, the steps before staying in the
+     * cache. The API uses it to let other sessions' steps in between and
+     * to poll the application's cancel callback. NULL: every step runs. */
+    bool (*before_step)(void *user);
 } forward_desc;
 
 typedef struct forward forward;

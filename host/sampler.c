@@ -40,6 +40,7 @@ sampler_settings sampler_default_settings(void)
         .min_p = 0.05f,
         .repeat_penalty = 1.0f,
         .presence_penalty = 0.0f,
+        .frequency_penalty = 0.0f,
         .repeat_last_n = 64,
         .seed = 0,
     };
@@ -48,7 +49,8 @@ sampler_settings sampler_default_settings(void)
 static bool penalties_on(const sampler_settings *s)
 {
     return s->repeat_last_n > 0 &&
-           (s->repeat_penalty != 1.0f || s->presence_penalty != 0.0f);
+           (s->repeat_penalty != 1.0f || s->presence_penalty != 0.0f ||
+            s->frequency_penalty != 0.0f);
 }
 
 /* top-k 1 keeps only the best token: the same choice as greedy. */
@@ -124,6 +126,9 @@ static bool check_settings(const sampler_settings *s, char *err,
     else if (!(s->presence_penalty == s->presence_penalty) ||
              isinf(s->presence_penalty))
         bad = "presence penalty must be a finite number";
+    else if (!(s->frequency_penalty == s->frequency_penalty) ||
+             isinf(s->frequency_penalty))
+        bad = "frequency penalty must be a finite number";
     if (bad)
         set_error(err, err_size, "sampler settings: %s", bad);
     return bad == NULL;
@@ -203,8 +208,10 @@ static int compare_ids(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* Penalises each distinct token of the window once, however often it
- * occurs, as llama.cpp does. */
+/* Penalises each distinct token of the window as llama.cpp does: the
+ * repeat and presence penalties once, however often it occurs, the
+ * frequency penalty once per occurrence. Sorting the window puts each
+ * token's occurrences side by side, which counts them. */
 static void apply_penalties(sampler *s, uint32_t n_vocab)
 {
     const sampler_settings *st = &s->settings;
@@ -212,14 +219,18 @@ static void apply_penalties(sampler *s, uint32_t n_vocab)
     for (size_t i = 0; i < n; i++)
         s->distinct[i] = s->window[i];
     qsort(s->distinct, n, sizeof *s->distinct, compare_ids);
-    for (size_t i = 0; i < n; i++) {
-        int32_t t = s->distinct[i];
-        if ((i > 0 && t == s->distinct[i - 1]) || t < 0 ||
-            (uint32_t)t >= n_vocab)
+    for (size_t i = 0; i < n;) {
+        const int32_t t = s->distinct[i];
+        size_t count = 1;
+        while (i + count < n && s->distinct[i + count] == t)
+            count++;
+        i += count;
+        if (t < 0 || (uint32_t)t >= n_vocab)
             continue;
         float l = s->logits[t];
         l = l > 0.0f ? l / st->repeat_penalty : l * st->repeat_penalty;
-        s->logits[t] = l - st->presence_penalty;
+        s->logits[t] =
+            l - (float)count * st->frequency_penalty - st->presence_penalty;
     }
 }
 

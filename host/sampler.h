@@ -29,12 +29,16 @@ typedef struct sampler_settings {
     float repeat_penalty;
     float presence_penalty; /* subtracted once from the logit of every
                                token seen in the window; 0: off */
-    uint32_t repeat_last_n; /* window of both penalties; 0: no penalties */
+    /* Subtracted from the logit of a token once per time it occurs in the
+     * window (OpenAI's frequency_penalty, as llama.cpp applies it); 0:
+     * off. */
+    float frequency_penalty;
+    uint32_t repeat_last_n; /* window of the penalties; 0: no penalties */
     uint64_t seed;          /* of the random draws */
 } sampler_settings;
 
 /* The defaults, in this one place: llama.cpp's (temperature 0.8, top-k 40,
- * top-p 0.95, min-p 0.05, a 64-token window with both penalties off) and
+ * top-p 0.95, min-p 0.05, a 64-token window with the penalties off) and
  * seed 0. The library picks no seed by itself: a program that wants a
  * different stream on each run sets seed from the clock. */
 sampler_settings sampler_default_settings(void);

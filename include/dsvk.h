@@ -36,6 +36,11 @@
  *   - A model is immutable and may be used by several threads at once
  *     (tokenize, chat, info, creating sessions).
  *   - A session and a sampler are each used by one thread at a time.
+ *   - An evaluation takes the context's lock for one GPU step at a time
+ *     (dsvk_session_desc.max_batch tokens), so that sessions on other
+ *     threads get their steps in between: a long prompt on one session
+ *     delays, but does not stall, the token-by-token generation of
+ *     another.
  *   - Error strings: each object keeps the detail of the last failed call
  *     made on it. It stays unchanged until another call on that object
  *     fails. When calls on one context or model fail on several threads at
@@ -526,8 +531,17 @@ DSVK_API dsvk_status dsvk_cache_type_from_name(const char *name,
 DSVK_API uint64_t dsvk_cache_bytes_per_token(const dsvk_model *model,
                                              dsvk_cache_type type);
 
+/* Asked before each GPU step of an evaluation (dsvk_session_eval, and the
+ * prompt and every generated token of dsvk_generate), on the thread that
+ * evaluates and without the context's lock. Return true to stop: the call
+ * returns DSVK_ERROR_CANCELLED, the steps before stay in the cache and
+ * dsvk_session_position says how far it got. It is the way to stop a long
+ * prefill from another thread: that thread sets a flag (an atomic) which
+ * this function reads. It must be quick. */
+typedef bool (*dsvk_cancel_fn)(void *user);
+
 /* Options of a session. {0} is valid: the model's n_ctx, 64-token steps, an
- * f16 cache, no timing. */
+ * f16 cache, no timing, no cancelling. */
 typedef struct dsvk_session_desc {
     /* Positions the latent cache holds; 0: the model desc's n_ctx. */
     uint32_t n_ctx;
@@ -540,6 +554,8 @@ typedef struct dsvk_session_desc {
     /* Time every GPU dispatch (dsvk_session_timings); costs a little. */
     bool timestamps;
     dsvk_cache_type cache_type;
+    dsvk_cancel_fn cancel; /* NULL: evaluations are not cancelled */
+    void *cancel_user;     /* passed to cancel */
 } dsvk_session_desc;
 
 typedef struct dsvk_session dsvk_session;
@@ -640,13 +656,17 @@ typedef struct dsvk_sampler_settings {
     float repeat_penalty;
     float presence_penalty; /* subtracted once from the logit of every token
                                seen in the window; 0: off */
-    uint32_t repeat_last_n; /* window of both penalties; 0: no penalties */
+    /* Subtracted from the logit of a token once for each time it occurs in
+     * the window (OpenAI's frequency_penalty, applied as llama.cpp does);
+     * 0: off. */
+    float frequency_penalty;
+    uint32_t repeat_last_n; /* window of the penalties; 0: no penalties */
     uint64_t seed;          /* of the random draws (xoshiro256**); the
                                library never picks one by itself */
 } dsvk_sampler_settings;
 
 /* llama.cpp's defaults: temperature 0.8, top-k 40, top-p 0.95, min-p 0.05,
- * a 64-token window with both penalties off, seed 0. */
+ * a 64-token window with the penalties off, seed 0. */
 DSVK_API dsvk_sampler_settings dsvk_sampler_defaults(void);
 
 typedef struct dsvk_sampler dsvk_sampler;

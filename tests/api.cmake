@@ -5,7 +5,7 @@
 add_library(dsvk_api_test_support STATIC ${DSVK_TEST_DIR}/test_api_support.c)
 target_link_libraries(dsvk_api_test_support PUBLIC dsvk_testlib)
 
-foreach(suite session generate errors)
+foreach(suite session generate errors cancel)
   dsvk_add_gpu_test(test_api_${suite} ${DSVK_TEST_DIR}/test_api_${suite}.c)
   target_link_libraries(test_api_${suite} PRIVATE dsvk_api_test_support)
 endforeach()

@@ -342,6 +342,31 @@ static void test_penalties(void)
     CHECK(penalised(pos, 2, 1.1f, 0.0f, 3, old, 3) == 1,
           "a token inside the window is penalised");
 
+    /* Frequency penalty: 0.15 per occurrence, with a presence penalty of
+     * 0.05 on top. Once: 1.0 - 0.2 = 0.8 > 0.6; three times: 1.0 - 0.5 =
+     * 0.5 < 0.6. */
+    sampler_settings fq = plain(0.0f);
+    fq.frequency_penalty = 0.15f;
+    fq.presence_penalty = 0.05f;
+    CHECK(sampler_needs_logits(&fq), "a frequency penalty needs logits");
+    for (int times = 1; times <= 3; times += 2) {
+        sampler *s = make(&fq);
+        if (!s)
+            continue;
+        for (int i = 0; i < times; i++)
+            sampler_accept(s, 0);
+        CHECK(sample(s, far, 2) == (times == 1 ? 0 : 1),
+              "frequency penalty counts occurrences");
+        sampler_free(s);
+    }
+    fq.frequency_penalty = NAN;
+    sampler *bad = NULL;
+    char err[160];
+    CHECK(sampler_create(&fq, &bad, err, sizeof err) ==
+                  DSVK_ERROR_INVALID_ARGUMENT &&
+              strstr(err, "frequency"),
+          "a NaN frequency penalty is refused");
+
     /* Sampling records its own choice: the second draw avoids the first. */
     sampler_settings st = plain(0.0f);
     st.repeat_penalty = 1.1f;

@@ -33,6 +33,8 @@ static const flag flags[] = {
      "penalty window (prompt too); 0: off"},
     {"--presence-penalty", VALUE_F32, FIELD(presence_penalty),
      "minus F for tokens in the window; 0: off"},
+    {"--frequency-penalty", VALUE_F32, FIELD(frequency_penalty),
+     "minus F per occurrence in the window; 0: off"},
     {"--seed", VALUE_U64, FIELD(seed), "random seed; default: the clock"},
 };
 
