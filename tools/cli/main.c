@@ -2,6 +2,7 @@
  * dispatches to the subcommands of commands.h. */
 #include "commands.h"
 #include "common.h"
+#include "serve.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -15,6 +16,7 @@ typedef struct command {
 static const command commands[] = {
     {"run", cmd_run, "continue a prompt, streaming the text (no -m: demo)"},
     {"chat", cmd_chat, "chat with a model in its chat format"},
+    {"serve", serve_main, "an OpenAI-compatible HTTP server for applications"},
     {"bench", cmd_bench, "prompt and generation tokens/s, GPU time per op"},
     {"devices", cmd_devices, "list Vulkan devices and their capabilities"},
     {"tokenize", cmd_tokenize, "print the token ids of a text"},
