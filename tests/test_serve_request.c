@@ -1,0 +1,2 @@
+#include "testlib.h"
+int main(void){return test_finish("test_serve_request");}
