@@ -15,7 +15,8 @@ typedef struct exchange {
     char method[16];
     char path[128]; /* the URL as logged (cut) */
     double start_ms;
-    unsigned status; /* of the response queued */
+    unsigned status;   /* of the response queued */
+    const char *allow; /* a 405's Allow header: a static string */
     text_buffer body;
     bool body_too_large;
     bool disconnected; /* the client went away before the end */

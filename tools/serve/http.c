@@ -80,6 +80,8 @@ enum MHD_Result exchange_reply_json(exchange *x, unsigned status, char *body)
     MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
                             "application/json");
     add_common_headers(r);
+    if (x->allow)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, x->allow);
     x->status = status;
     const enum MHD_Result queued = MHD_queue_response(x->conn, status, r);
     MHD_destroy_response(r);
@@ -186,6 +188,7 @@ static enum MHD_Result dispatch(exchange *x)
         char message[192];
         snprintf(message, sizeof message, "%s needs %s, not %s", x->path,
                  method, x->method);
+        x->allow = method;
         return reply_fail(x, 405, "invalid_request_error", message);
     }
     if (route == ROUTE_HEALTH)
