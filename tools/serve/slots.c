@@ -78,23 +78,30 @@ static uint32_t common_prefix(const slot *s, const dsvk_token *tokens,
     return i;
 }
 
+/* The free slot that continues what its cache holds: the longest common
+ * prefix, counted only where it keeps at least half of that cache. A
+ * request that would keep less (another conversation that shares a few
+ * lead-in tokens) goes to the least recently used slot instead, empty ones
+ * first, so that it does not evict a conversation likely to come back. */
 static slot *best_free_slot(slot_pool *pool, const dsvk_token *tokens,
                             uint32_t n)
 {
-    slot *best = NULL;
+    slot *continued = NULL, *oldest = NULL;
     uint32_t best_prefix = 0;
     for (uint32_t i = 0; i < pool->n_slots; i++) {
         slot *s = &pool->slots[i];
         if (s->busy)
             continue;
         const uint32_t prefix = common_prefix(s, tokens, n);
-        if (!best || prefix > best_prefix ||
-            (prefix == best_prefix && s->last_used < best->last_used)) {
-            best = s;
+        if (prefix > 0 && 2 * (uint64_t)prefix >= s->n_cached &&
+            prefix > best_prefix) {
+            continued = s;
             best_prefix = prefix;
         }
+        if (!oldest || s->last_used < oldest->last_used)
+            oldest = s;
     }
-    return best;
+    return continued ? continued : oldest;
 }
 
 static void unlink_waiter(slot_pool *pool, slot_waiter *w)

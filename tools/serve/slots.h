@@ -51,9 +51,8 @@ bool slot_pool_init(slot_pool *pool, const dsvk_model *model, uint32_t n,
 void slot_pool_free(slot_pool *pool);
 
 /* Waits its turn (first come, first served) for a free slot, then takes
- * the free one whose cache shares the longest prefix with tokens[0..n)
- * (the least recently used among equals). NULL when stop() said so while
- * waiting. */
+ * the free one whose cache tokens[0..n) continues (see best_free_slot),
+ * else the least recently used. NULL when stop() said so while waiting. */
 slot *slot_acquire(slot_pool *pool, const dsvk_token *tokens, uint32_t n,
                    slot_stop_fn stop, void *user);
 
