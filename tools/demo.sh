@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 
 tools/install_deps.sh cmake gcc pkg-config libvulkan-dev libvulkan-volk-dev \
     glslang-tools mesa-vulkan-drivers libpcre2-dev unicode-data libcjson-dev \
-    libstb-dev
+    libstb-dev libmicrohttpd-dev
 
 build=${DSVK_BUILD_DIR:-build}
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release

@@ -17,7 +17,14 @@ cd "$(dirname "$0")/.."
 
 tools/install_deps.sh cmake gcc pkg-config libvulkan-dev libvulkan-volk-dev \
     glslang-tools mesa-vulkan-drivers vulkan-validationlayers libpcre2-dev \
-    unicode-data libcjson-dev libstb-dev clang libclang-rt-dev
+    unicode-data libcjson-dev libstb-dev clang libclang-rt-dev \
+    libmicrohttpd-dev curl
+# The serve tests talk to the server through the official openai npm
+# package. A machine with its own Node.js (not from Debian) keeps it: the
+# Debian npm package would conflict with it.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+    tools/install_deps.sh nodejs npm
+fi
 
 build=${DSVK_BUILD_DIR:-build}
 jobs=${DSVK_JOBS:-$(nproc)}
