@@ -90,6 +90,11 @@ enum MHD_Result exchange_reply_json(exchange *x, unsigned status, char *body)
 
 enum MHD_Result exchange_reply_error(exchange *x, const serve_error *err)
 {
+    /* A request that ended because its client went away (in the queue or
+     * mid-generation) is nobody's error: no one reads the reply, and the
+     * log shows nginx's 499 "client closed request", not a fault. */
+    if (x->disconnected)
+        return MHD_NO;
     return exchange_reply_json(x, (unsigned)err->http_status,
                                serve_reply_error(err));
 }
@@ -278,6 +283,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **state,
         return;
     if (how != MHD_REQUEST_TERMINATED_COMPLETED_OK)
         x->disconnected = true;
+    if (x->disconnected && !x->status)
+        x->status = 499;
     char detail[256] = "";
     if (x->comp.m)
         snprintf(detail, sizeof detail,

@@ -254,9 +254,9 @@ int serve_main(int argc, char **argv)
         fail("%s", err);
         goto done;
     }
-    serve_log("%s: %u slots of %u positions, %s cache", srv->model.id,
-              srv->options.n_parallel, srv->slots.n_ctx,
-              dsvk_cache_type_name(srv->options.cache_type));
+    serve_log("%s: %u slot%s of %u positions, %s cache", srv->model.id,
+              srv->options.n_parallel, srv->options.n_parallel == 1 ? "" : "s",
+              srv->slots.n_ctx, dsvk_cache_type_name(srv->options.cache_type));
     serve_log("listening on http://%s%s%s:%u",
               strchr(srv->options.host, ':') ? "[" : "", srv->options.host,
               strchr(srv->options.host, ':') ? "]" : "", (unsigned)srv->port);
