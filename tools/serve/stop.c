@@ -65,7 +65,10 @@ bool stop_match_init(stop_match *m, char *const *stops, size_t n)
         tb.state[k] = 0;
         tb.fail_at[k] = at;
         at += len;
-        /* fail[i]: the longest proper border of p[0..i]. */
+        /* fail[i]: the longest proper border of p[0..i]. The loop reads
+         * fail[0] as soon as a border of one byte fails to grow. */
+        if (len > 0)
+            fail[0] = 0;
         for (size_t i = 1, b = 0; i < len; i++) {
             while (b > 0 && p[i] != p[b])
                 b = fail[b - 1];
@@ -73,8 +76,6 @@ bool stop_match_init(stop_match *m, char *const *stops, size_t n)
                 b++;
             fail[i] = b;
         }
-        if (len > 0)
-            fail[0] = 0;
     }
     return true;
 }
