@@ -419,6 +419,70 @@ static bool is_json_space(char c)
     return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
 
+/* The length of the UTF-8 character at s[0..n), or 0 when the bytes there
+ * do not form one: Unicode's well-formed sequences (§3.9, table 3-7), so
+ * no overlong forms, surrogates or code points above U+10FFFF. */
+static size_t utf8_length(const unsigned char *s, size_t n)
+{
+    unsigned char lo = 0x80, hi = 0xbf; /* the range of the second byte */
+    size_t len;
+    if (s[0] < 0x80)
+        return 1;
+    if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+        len = 2;
+    } else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+        len = 3;
+        lo = s[0] == 0xe0 ? 0xa0 : 0x80;
+        hi = s[0] == 0xed ? 0x9f : 0xbf;
+    } else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+        len = 4;
+        lo = s[0] == 0xf0 ? 0x90 : 0x80;
+        hi = s[0] == 0xf4 ? 0x8f : 0xbf;
+    } else {
+        return 0;
+    }
+    if (n < len || s[1] < lo || s[1] > hi)
+        return 0;
+    for (size_t i = 2; i < len; i++)
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+    return len;
+}
+
+/* What cJSON lets through and request.h's strings cannot hold, checked on
+ * a body it parsed. Bytes that are not UTF-8: JSON text is UTF-8 (RFC 8259
+ * §8.1), and cJSON copies any byte into a string. Control characters but
+ * tab, line feed and carriage return: JSON allows them neither between
+ * values nor raw in strings, but cJSON skips them as whitespace and copies
+ * them into strings, a NUL too, which cuts the C string short. And \u0000,
+ * valid JSON but just as cut short: the prompt or a stop string would
+ * silently lose its end. */
+static bool check_characters(const char *text, size_t len, serve_error *err)
+{
+    const unsigned char *s = (const unsigned char *)text;
+    for (size_t i = 0; i < len;) {
+        size_t n = utf8_length(s + i, len - i);
+        if (n == 0)
+            return BAD(err, "", "the body is not valid UTF-8 (near byte %zu)",
+                       i);
+        if (s[i] < 0x20 && !is_json_space((char)s[i]))
+            return BAD(err, "",
+                       "the body is not valid JSON (near byte %zu): control "
+                       "character 0x%02x",
+                       i, s[i]);
+        /* In a body cJSON parsed, a backslash begins an escape in a string
+         * and the character escaped is ASCII. */
+        if (s[i] == '\\') {
+            if (len - i >= 6 && memcmp(s + i + 1, "u0000", 5) == 0)
+                return BAD(err, "",
+                           "strings may not hold \\u0000 (near byte %zu)", i);
+            n = 2;
+        }
+        i += n;
+    }
+    return true;
+}
+
 bool serve_request_parse(serve_endpoint endpoint, const char *body, size_t len,
                          serve_request *out, serve_error *err)
 {
@@ -453,7 +517,8 @@ bool serve_request_parse(serve_endpoint endpoint, const char *body, size_t len,
         else if (!cJSON_IsObject(root))
             BAD(err, "", "the body must be a JSON object");
         else
-            ok = read_request(root, out, err);
+            ok = check_characters(text, len, err) &&
+                 read_request(root, out, err);
     }
     cJSON_Delete(root);
     free(text);

@@ -30,7 +30,7 @@ typedef struct serve_request {
     serve_message *messages; /* SERVE_CHAT: at least one */
     size_t n_messages;
     char *prompt;      /* SERVE_COMPLETION: NUL-terminated UTF-8 */
-    size_t prompt_len; /* bytes, without the NUL (the text may hold NULs) */
+    size_t prompt_len; /* bytes, without the NUL (the text holds none) */
     char *model;       /* the request's "model", or NULL: only echoed */
     bool stream;
     bool include_usage; /* stream_options.include_usage */
@@ -57,7 +57,9 @@ typedef struct serve_error {
 /* Parses len bytes of JSON (not NUL-terminated) as a request for
  * `endpoint`. On success fills *out (free it with serve_request_free) and
  * returns true; otherwise *out is empty, *err says why (status 400) and
- * it returns false. Safe on any bytes. */
+ * it returns false. Refuses a body that is not UTF-8 or holds a control
+ * character JSON does not allow, or a NUL even as \u0000, which the C
+ * strings above could not hold. Safe on any bytes. */
 bool serve_request_parse(serve_endpoint endpoint, const char *body, size_t len,
                          serve_request *out, serve_error *err);
 
