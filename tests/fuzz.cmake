@@ -4,7 +4,7 @@
 # tools/fuzz/replay.c into programs that run tests/fuzz-corpus/<target>
 # once: each seed and each saved finding stays a host test, under ASan and
 # UBSan in the sanitizer build.
-foreach(target gguf tokenizer chat)
+foreach(target gguf tokenizer chat serve_request)
   set(exe fuzz_${target})
   if(DSVK_FUZZ)
     add_executable(${exe} ${CMAKE_SOURCE_DIR}/tools/fuzz/${exe}.c)
@@ -18,6 +18,8 @@ foreach(target gguf tokenizer chat)
   endif()
   target_link_libraries(${exe} PRIVATE dsvk_static)
 endforeach()
+# The request parser and the rest of dsvk serve's text layer.
+target_link_libraries(fuzz_serve_request PRIVATE dsvk_serve_text)
 # Loaded once per process; the real vocabulary has the real special tokens.
 target_compile_definitions(fuzz_tokenizer PRIVATE
   DSVK_FUZZ_VOCAB="${DSVK_FIXTURES}/tokenizer/ggml-vocab-deepseek-v3.gguf")

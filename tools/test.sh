@@ -7,7 +7,7 @@
 #                      fuzzing builds go to its asan/ and fuzz/ folders
 #   DSVK_JOBS          parallel build and test jobs (default: all cores)
 #   DSVK_FUZZ_RUNS     inputs each fuzz target runs (default 300000, about
-#                      a minute for all three on 2 cores; 0 skips the
+#                      two minutes for all four on 2 cores; 0 skips the
 #                      fuzzing stage)
 #   DSVK_FUZZ_SEED     libFuzzer's seed (default 1)
 # The fuzzers run a number of inputs from a fixed seed, not for a time, so
@@ -61,7 +61,7 @@ ctest --test-dir "$build/asan" -L 'host|leaks' --output-on-failure -j "$jobs" \
 # 10 s fails the stage, and the input is saved in $build/fuzz/findings.
 [ "$fuzz_runs" -gt 0 ] || exit 0
 CC=clang cmake -S . -B "$build/fuzz" -DDSVK_WERROR=ON -DDSVK_FUZZ=ON
-targets=(gguf tokenizer chat)
+targets=(gguf tokenizer chat serve_request)
 cmake --build "$build/fuzz" -j "$jobs" --target "${targets[@]/#/fuzz_}"
 mkdir -p "$build/fuzz/findings"
 for target in "${targets[@]}"; do
