@@ -6,6 +6,7 @@
 
 #include <cjson/cJSON.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -500,7 +501,12 @@ bool serve_request_parse(serve_endpoint endpoint, const char *body, size_t len,
     /* Not require_null_terminated: cJSON then wants a NUL inside the
      * length. The end is checked below instead. */
     const char *end = NULL;
+    /* cJSON records a failed parse's position in a global as well, so
+     * the server's connection threads parse one at a time. */
+    static pthread_mutex_t parse_lock = PTHREAD_MUTEX_INITIALIZER;
+    pthread_mutex_lock(&parse_lock);
     cJSON *root = cJSON_ParseWithLengthOpts(text, len, &end, false);
+    pthread_mutex_unlock(&parse_lock);
     size_t at =
         end && end >= text && end <= text + len ? (size_t)(end - text) : len;
     bool ok = false;
