@@ -31,10 +31,16 @@ add_test(NAME serve_npm COMMAND ${DSVK_NPM} ci --prefix ${DSVK_SERVE_WORK}
          --no-audit --no-fund)
 set_tests_properties(serve_npm PROPERTIES FIXTURES_SETUP serve_npm)
 
-foreach(test IN LISTS serve_tests)
+# serve_chat.baseline: the same chat test on the weak-device profile.
+foreach(test IN LISTS serve_tests ITEMS chat.baseline)
+  string(REGEX REPLACE "\\..*" "" script ${test})
+  set(profile none)
+  if(test MATCHES "\\.baseline$")
+    set(profile baseline)
+  endif()
   add_test(NAME serve_${test}
-           COMMAND ${DSVK_NODE} ${DSVK_TEST_DIR}/serve/${test}.mjs)
+           COMMAND ${DSVK_NODE} ${DSVK_TEST_DIR}/serve/${script}.mjs)
   set_tests_properties(serve_${test} PROPERTIES
-    ENVIRONMENT "DSVK=$<TARGET_FILE:dsvk>;DSVK_SERVE_MODEL=${CMAKE_SOURCE_DIR}/assets/demo-kjv.gguf;DSVK_SERVE_NODE_MODULES=${DSVK_SERVE_WORK}/node_modules;DSVK_VALIDATION=1"
+    ENVIRONMENT "DSVK=$<TARGET_FILE:dsvk>;DSVK_SERVE_MODEL=${CMAKE_SOURCE_DIR}/assets/demo-kjv.gguf;DSVK_SERVE_NODE_MODULES=${DSVK_SERVE_WORK}/node_modules;DSVK_VALIDATION=1;DSVK_EMULATE=${profile}"
     FIXTURES_REQUIRED serve_npm LABELS gpu TIMEOUT 600)
 endforeach()

@@ -15,15 +15,20 @@
 #include <sys/socket.h>
 #include <time.h>
 
-void serve_log(const char *fmt, ...)
+void serve_vlog(const char *fmt, va_list args)
 {
     char line[1024];
-    va_list args;
-    va_start(args, fmt);
     vsnprintf(line, sizeof line, fmt, args);
-    va_end(args);
     /* One call per line: lines of threads do not interleave. */
     fprintf(stderr, "dsvk serve: %s\n", line);
+}
+
+void serve_log(const char *fmt, ...)
+{
+    va_list args;
+    va_start(args, fmt);
+    serve_vlog(fmt, args);
+    va_end(args);
 }
 
 double serve_now_ms(void)

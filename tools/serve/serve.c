@@ -49,12 +49,10 @@ static void usage(FILE *out)
 static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static int fail(const char *fmt, ...)
 {
-    char line[512];
     va_list args;
     va_start(args, fmt);
-    vsnprintf(line, sizeof line, fmt, args);
+    serve_vlog(fmt, args);
     va_end(args);
-    fprintf(stderr, "dsvk serve: %s\n", line);
     return 1;
 }
 

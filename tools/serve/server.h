@@ -6,6 +6,7 @@
 #include "completion.h"
 #include "slots.h"
 
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -41,5 +42,7 @@ void http_stop(server *srv);
 
 /* Writes one line to stderr ("dsvk serve: " and the text). */
 void serve_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void serve_vlog(const char *fmt, va_list args)
+    __attribute__((format(printf, 1, 0)));
 
 #endif
