@@ -86,7 +86,7 @@ static bool read_setting(const cJSON *root, const char *name, double lo,
                          double hi, float *setting, serve_error *err)
 {
     bool present;
-    double v;
+    double v = 0; /* set when present; -O3 cannot see that */
     if (!read_number(root, name, &present, &v, err))
         return false;
     if (!present)
@@ -178,7 +178,7 @@ static bool read_sampling(const cJSON *root, serve_request *r, serve_error *err)
                       err))
         return false;
     bool present;
-    double v;
+    double v = 0; /* set when present; -O3 cannot see that */
     if (!read_number(root, "repeat_penalty", &present, &v, err))
         return false;
     /* Above FLT_MAX the float would be infinite, which the sampler refuses;
