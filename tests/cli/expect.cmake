@@ -7,6 +7,7 @@
 # 0. SAME_AS / DIFFERENT_FROM run a second command and compare the two
 # stdouts.
 cmake_minimum_required(VERSION 3.25)
+include(${CMAKE_CURRENT_LIST_DIR}/validation_notice.cmake)
 
 function(run_command args_text out_var err_var code_var)
   string(REPLACE "|" ";" args "${args_text}")
@@ -23,6 +24,7 @@ function(run_command args_text out_var err_var code_var)
   execute_process(COMMAND ${args} ${input_args}
                   OUTPUT_VARIABLE out ERROR_VARIABLE err
                   RESULT_VARIABLE code)
+  drop_validation_notice(err)
   set(${out_var} "${out}" PARENT_SCOPE)
   set(${err_var} "${err}" PARENT_SCOPE)
   set(${code_var} "${code}" PARENT_SCOPE)

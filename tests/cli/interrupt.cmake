@@ -10,6 +10,7 @@
 
 cmake_minimum_required(VERSION 3.25)
 include(${CMAKE_CURRENT_LIST_DIR}/checks.cmake)
+include(${CMAKE_CURRENT_LIST_DIR}/validation_notice.cmake)
 
 file(MAKE_DIRECTORY "${WORK}")
 set(out_file "${WORK}/stdout.txt")
@@ -27,6 +28,7 @@ function(drive steps command)
   endif()
   message(STATUS "${log}")
   file(READ "${err_file}" text)
+  drop_validation_notice(text)
   set(err "${text}" PARENT_SCOPE)
 endfunction()
 
