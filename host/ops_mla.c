@@ -209,8 +209,11 @@ static dsvk_status heads_per_group(const rt_ops *ops, const mla_shape *s,
 {
     uint32_t pairs_per_thread =
         (s->kv_lora_rank / 2 + MLA_WORKGROUP - 1) / MLA_WORKGROUP;
+    /* The queries are vec4s: r and dr padded to multiples of 4. */
     uint32_t shared_per_head =
-        (s->kv_lora_rank + s->qk_rope_head_dim + MLA_WORKGROUP) * 4;
+        ((s->kv_lora_rank + 3) / 4 * 4 + (s->qk_rope_head_dim + 3) / 4 * 4 +
+         MLA_WORKGROUP) *
+        4;
     uint32_t max =
         rt_device_caps(ops->dev)->max_shared_memory / shared_per_head;
     if (max > MLA_MAX_ACCUMULATORS / pairs_per_thread)
@@ -259,13 +262,15 @@ static uint64_t loop_iterations(const mla_shape *s, dsvk_cache_type type,
                                 uint32_t n_split)
 {
     const uint32_t r = s->kv_lora_rank, dr = s->qk_rope_head_dim;
-    uint64_t staging = ceil_div((uint64_t)heads * r, MLA_WORKGROUP) +
-                       ceil_div((uint64_t)heads * dr, MLA_WORKGROUP);
-    /* A score walks f16 rows a pair and q8_0 rows a block at a time. */
+    /* The queries are staged as vec4s, r and dr padded to multiples of 4. */
+    uint64_t staging =
+        ceil_div((uint64_t)heads * ceil_div(r, 4) * 4, MLA_WORKGROUP) +
+        ceil_div((uint64_t)heads * ceil_div(dr, 4) * 4, MLA_WORKGROUP);
+    /* A score walks f16 rows four values and q8_0 rows a block at a time. */
     uint64_t row_steps =
         type == DSVK_CACHE_Q8_0
             ? ceil_div(r, LATENT_Q8_BLOCK) + ceil_div(dr, LATENT_Q8_BLOCK)
-            : r / 2 + dr / 2;
+            : ceil_div(r, 4) + ceil_div(dr, 4);
     uint64_t per_pass = 1 + row_steps + 2 * MLA_WORKGROUP;
     uint64_t passes = ceil_div(split_len, MLA_WORKGROUP);
     uint64_t merge =

@@ -16,12 +16,13 @@
  * Each pass scores WORKGROUP_SIZE positions, one per invocation, reading
  * its cache row once for all heads; then every invocation accumulates its
  * own latent pairs over those positions. Shared memory:
- * HEADS * (r + dr + WORKGROUP_SIZE) floats, chosen by the launcher to fit.
+ * HEADS * (r + dr + WORKGROUP_SIZE) floats (r and dr rounded up to
+ * multiples of 4), chosen by the launcher to fit.
  *
  * Loop bound: lavapipe stops an invocation's loops silently after 65,535
  * iterations in all. The head and pair loops are unrolled, so a pass runs
- * r/2 + dr/2 (f16) or ceil(r/32) + ceil(dr/32) (q8_0) row steps and
- * 2 * WORKGROUP_SIZE position iterations, plus a fixed part for the
+ * ceil(r/4) + ceil(dr/4) (f16) or ceil(r/32) + ceil(dr/32) (q8_0) row
+ * steps and 2 * WORKGROUP_SIZE position iterations, plus a fixed part for the
  * staging, the output and the merge; host/ops_mla.c counts them
  * (loop_iterations) and splits the context so that no workgroup comes
  * near the limit. Keep that count in step with the loops here. */
@@ -47,6 +48,11 @@ const uint LATENT_ROW =
     CACHE_Q8 != 0u ? LATENT_QUANTS + (LATENT_BLOCKS + 1u) / 2u : LATENT_PAIRS;
 const uint ROPE_ROW =
     CACHE_Q8 != 0u ? ROPE_QUANTS + (ROPE_BLOCKS + 1u) / 2u : ROPE_PAIRS;
+/* The staged queries are vec4s (zero-padded to whole vec4s): a score then
+ * reads four query values per shared load, a quarter of the loads, which
+ * dominate the score loop on lavapipe. */
+const uint RANK_QUADS = (RANK + 3u) / 4u;
+const uint ROPE_QUADS = (ROPE + 3u) / 4u;
 /* Invocation tid accumulates latent pairs tid + i * WORKGROUP_SIZE. */
 const uint PAIRS_PER_THREAD =
     (LATENT_PAIRS + WORKGROUP_SIZE - 1u) / WORKGROUP_SIZE;
@@ -65,8 +71,8 @@ layout(binding = 5) coherent buffer Stat { vec2 stat[]; };
 layout(binding = 6) coherent buffer Counter { uint counter[]; };
 layout(binding = 7) writeonly buffer Out { float out_lat[]; };
 
-shared float ql_sh[HEADS * RANK];
-shared float qp_sh[HEADS * ROPE];
+shared vec4 ql_sh[HEADS * RANK_QUADS];
+shared vec4 qp_sh[HEADS * ROPE_QUADS];
 shared float prob_sh[HEADS * WORKGROUP_SIZE]; /* scores, then probabilities */
 shared bool last_sh; /* this workgroup merges the splits */
 
@@ -77,23 +83,29 @@ uint cache_word(bool rope_key_part, uint i)
     return rope_key_part ? rope_key[i] : latent[i];
 }
 
-/* Value i of head h's staged query against the latent or the rope key. */
-float query(bool rope_key_part, uint h, uint i)
+/* Values 4i..4i+3 of head h's staged query against the latent or the
+ * rope key. */
+vec4 query4(bool rope_key_part, uint h, uint i)
 {
-    return rope_key_part ? qp_sh[h * ROPE + i] : ql_sh[h * RANK + i];
+    return rope_key_part ? qp_sh[h * ROPE_QUADS + i]
+                         : ql_sh[h * RANK_QUADS + i];
 }
 
 /* Adds query_h · row to dot_h for the cached row of n values at uint
- * `row`: f16 a pair at a time; q8_0 a block at a time, its quants four to
- * a word and its scale applied once. */
+ * `row`: f16 four values (two words) at a time, the second word left out
+ * where n is not a multiple of 4; q8_0 a block at a time, its quants four
+ * to a word and its scale applied once. */
 void add_scores(bool rope_key_part, uint n, uint row, inout float dot_h[HEADS])
 {
     if (CACHE_Q8 == 0u) {
-        for (uint j = 0u; j < n / 2u; j++) {
-            vec2 c = unpackHalf2x16(cache_word(rope_key_part, row + j));
+        for (uint j = 0u; j < (n + 3u) / 4u; j++) {
+            vec2 lo = unpackHalf2x16(cache_word(rope_key_part, row + 2u * j));
+            vec2 hi = 4u * j + 2u < n ? unpackHalf2x16(cache_word(
+                                            rope_key_part, row + 2u * j + 1u))
+                                      : vec2(0.0);
+            vec4 c = vec4(lo, hi);
             [[unroll]] for (uint h = 0u; h < HEADS; h++)
-                dot_h[h] += query(rope_key_part, h, 2u * j) * c.x +
-                            query(rope_key_part, h, 2u * j + 1u) * c.y;
+                dot_h[h] += dot(query4(rope_key_part, h, j), c);
         }
         return;
     }
@@ -107,12 +119,7 @@ void add_scores(bool rope_key_part, uint n, uint row, inout float dot_h[HEADS])
             if (word < quants) { /* the last block may be short */
                 vec4 c = q8_unpack(cache_word(rope_key_part, row + word));
                 [[unroll]] for (uint h = 0u; h < HEADS; h++)
-                    part[h] +=
-                        dot(vec4(query(rope_key_part, h, 4u * word),
-                                 query(rope_key_part, h, 4u * word + 1u),
-                                 query(rope_key_part, h, 4u * word + 2u),
-                                 query(rope_key_part, h, 4u * word + 3u)),
-                            c);
+                    part[h] += dot(query4(rope_key_part, h, word), c);
             }
         }
         float d = q8_scale(cache_word(rope_key_part, row + quants + b / 2u), b);
@@ -176,15 +183,17 @@ void main()
 
     /* The group's queries with the scale folded in; the missing heads of a
      * partial last group score zero and are not written. */
-    for (uint i = tid; i < HEADS * RANK; i += WORKGROUP_SIZE) {
-        uint h = i / RANK;
-        uint src = params.ql.base + (row0 + h) * params.ql.stride + i % RANK;
-        ql_sh[i] = h < n_heads ? ql[src] * params.scale : 0.0;
+    for (uint i = tid; i < HEADS * RANK_QUADS * 4u; i += WORKGROUP_SIZE) {
+        uint h = i / (RANK_QUADS * 4u), d = i % (RANK_QUADS * 4u);
+        uint src = params.ql.base + (row0 + h) * params.ql.stride + d;
+        ql_sh[i / 4u][i % 4u] =
+            h < n_heads && d < RANK ? ql[src] * params.scale : 0.0;
     }
-    for (uint i = tid; i < HEADS * ROPE; i += WORKGROUP_SIZE) {
-        uint h = i / ROPE;
-        uint src = params.qp.base + (row0 + h) * params.qp.stride + i % ROPE;
-        qp_sh[i] = h < n_heads ? q[src] * params.scale : 0.0;
+    for (uint i = tid; i < HEADS * ROPE_QUADS * 4u; i += WORKGROUP_SIZE) {
+        uint h = i / (ROPE_QUADS * 4u), d = i % (ROPE_QUADS * 4u);
+        uint src = params.qp.base + (row0 + h) * params.qp.stride + d;
+        qp_sh[i / 4u][i % 4u] =
+            h < n_heads && d < ROPE ? q[src] * params.scale : 0.0;
     }
     barrier(); /* queries staged */
 
