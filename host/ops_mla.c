@@ -271,7 +271,8 @@ static uint64_t loop_iterations(const mla_shape *s, dsvk_cache_type type,
         type == DSVK_CACHE_Q8_0
             ? ceil_div(r, LATENT_Q8_BLOCK) + ceil_div(dr, LATENT_Q8_BLOCK)
             : ceil_div(r, 4) + ceil_div(dr, 4);
-    uint64_t per_pass = 1 + row_steps + 2 * MLA_WORKGROUP;
+    /* The two loops over a pass's positions take four at a time. */
+    uint64_t per_pass = 1 + row_steps + 2 * ceil_div(MLA_WORKGROUP, 4);
     uint64_t passes = ceil_div(split_len, MLA_WORKGROUP);
     uint64_t merge =
         n_split > 1 ? heads * (2ull * n_split +

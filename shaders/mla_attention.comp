@@ -22,10 +22,11 @@
  * Loop bound: lavapipe stops an invocation's loops silently after 65,535
  * iterations in all. The head and pair loops are unrolled, so a pass runs
  * ceil(r/4) + ceil(dr/4) (f16) or ceil(r/32) + ceil(dr/32) (q8_0) row
- * steps and 2 * WORKGROUP_SIZE position iterations, plus a fixed part for the
- * staging, the output and the merge; host/ops_mla.c counts them
- * (loop_iterations) and splits the context so that no workgroup comes
- * near the limit. Keep that count in step with the loops here. */
+ * steps and two loops of WORKGROUP_SIZE / 4 over its positions (four at a
+ * time), plus a fixed part for the staging, the output and the merge;
+ * host/ops_mla.c counts them (loop_iterations) and splits the context so
+ * that no workgroup comes near the limit. Keep that count in step with the
+ * loops here. */
 #include "common.glsl"
 #include "latent_q8.glsl"
 #include "model_op_params.h"
@@ -73,7 +74,12 @@ layout(binding = 7) writeonly buffer Out { float out_lat[]; };
 
 shared vec4 ql_sh[HEADS * RANK_QUADS];
 shared vec4 qp_sh[HEADS * ROPE_QUADS];
-shared float prob_sh[HEADS * WORKGROUP_SIZE]; /* scores, then probabilities */
+/* Scores, then probabilities, of a pass: head h's position i is component
+ * i % 4 of prob_sh[h * PASS_QUADS + i / 4], so that the loops over a pass
+ * read four positions per shared load. Positions past the pass's end hold
+ * -1e30 as a score and 0 as a probability. */
+const uint PASS_QUADS = WORKGROUP_SIZE / 4u; /* a power of two >= 4 */
+shared vec4 prob_sh[HEADS * PASS_QUADS];
 shared bool last_sh; /* this workgroup merges the splits */
 
 /* Word i of the latent cache (rope_key: of the rope key cache); the
@@ -213,35 +219,40 @@ void main()
 
     for (uint base = begin; base < end; base += WORKGROUP_SIZE) {
         uint n = min(WORKGROUP_SIZE, end - base);
+        uint n_quads = (n + 3u) / 4u;
+        uint at = tid / 4u, lane = tid % 4u;
+        float dot_h[HEADS];
+        [[unroll]] for (uint h = 0u; h < HEADS; h++)
+            dot_h[h] = -1e30;
         if (tid < n) {
-            float dot_h[HEADS];
             [[unroll]] for (uint h = 0u; h < HEADS; h++)
                 dot_h[h] = 0.0;
             add_scores(false, RANK,
                        params.latent_base + (base + tid) * LATENT_ROW, dot_h);
             add_scores(true, ROPE,
                        params.rope_key_base + (base + tid) * ROPE_ROW, dot_h);
-            [[unroll]] for (uint h = 0u; h < HEADS; h++)
-                prob_sh[h * WORKGROUP_SIZE + tid] = dot_h[h];
         }
+        [[unroll]] for (uint h = 0u; h < HEADS; h++)
+            prob_sh[h * PASS_QUADS + at][lane] = dot_h[h];
         barrier(); /* scores of this pass complete */
 
         float top[HEADS];
         [[unroll]] for (uint h = 0u; h < HEADS; h++)
             top[h] = run_max[h];
-        for (uint i = 0u; i < n; i++)
-            [[unroll]] for (uint h = 0u; h < HEADS; h++)
-                top[h] = max(top[h], prob_sh[h * WORKGROUP_SIZE + i]);
+        for (uint i = 0u; i < n_quads; i++)
+            [[unroll]] for (uint h = 0u; h < HEADS; h++) {
+                vec4 v = prob_sh[h * PASS_QUADS + i];
+                top[h] = max(top[h], max(max(v.x, v.y), max(v.z, v.w)));
+            }
         [[unroll]] for (uint h = 0u; h < HEADS; h++) {
             rescale[h] = exp(run_max[h] - top[h]);
             run_max[h] = top[h];
         }
         barrier(); /* every invocation read the scores before they change */
 
-        if (tid < n)
-            [[unroll]] for (uint h = 0u; h < HEADS; h++)
-                prob_sh[h * WORKGROUP_SIZE + tid] =
-                    exp(prob_sh[h * WORKGROUP_SIZE + tid] - run_max[h]);
+        [[unroll]] for (uint h = 0u; h < HEADS; h++)
+            prob_sh[h * PASS_QUADS + at][lane] =
+                tid < n ? exp(dot_h[h] - run_max[h]) : 0.0;
         barrier(); /* probabilities complete */
 
         [[unroll]] for (uint h = 0u; h < HEADS; h++) {
@@ -249,19 +260,29 @@ void main()
             [[unroll]] for (uint k = 0u; k < PAIRS_PER_THREAD; k++)
                 acc[h * PAIRS_PER_THREAD + k] *= rescale[h];
         }
-        for (uint i = 0u; i < n; i++) {
-            uint row = params.latent_base + (base + i) * LATENT_ROW;
-            [[unroll]] for (uint k = 0u; k < PAIRS_PER_THREAD; k++) {
-                uint j = tid + k * WORKGROUP_SIZE;
-                if (j < LATENT_PAIRS) {
-                    vec2 c = latent_pair(row, j);
-                    [[unroll]] for (uint h = 0u; h < HEADS; h++)
-                        acc[h * PAIRS_PER_THREAD + k] +=
-                            prob_sh[h * WORKGROUP_SIZE + i] * c;
+        for (uint i = 0u; i < n_quads; i++) {
+            vec4 p[HEADS];
+            [[unroll]] for (uint h = 0u; h < HEADS; h++) {
+                p[h] = prob_sh[h * PASS_QUADS + i];
+                run_sum[h] += p[h].x + p[h].y + p[h].z + p[h].w;
+            }
+            /* A guard, not a break: the loop stays unrolled, outside the
+             * loop count. Past the end the cache holds anything, even inf
+             * or NaN, which a zero probability would not cancel. */
+            [[unroll]] for (uint e = 0u; e < 4u; e++) {
+                if (4u * i + e < n) {
+                    uint row =
+                        params.latent_base + (base + 4u * i + e) * LATENT_ROW;
+                    [[unroll]] for (uint k = 0u; k < PAIRS_PER_THREAD; k++) {
+                        uint j = tid + k * WORKGROUP_SIZE;
+                        if (j < LATENT_PAIRS) {
+                            vec2 c = latent_pair(row, j);
+                            [[unroll]] for (uint h = 0u; h < HEADS; h++)
+                                acc[h * PAIRS_PER_THREAD + k] += p[h][e] * c;
+                        }
+                    }
                 }
             }
-            [[unroll]] for (uint h = 0u; h < HEADS; h++)
-                run_sum[h] += prob_sh[h * WORKGROUP_SIZE + i];
         }
         barrier(); /* the next pass overwrites prob_sh */
     }
