@@ -11,8 +11,11 @@
  * of 32 tokens. */
 #define MLA_MATVEC_MAX_TOKENS 4u
 /* Context splits aim for this many workgroups: enough to fill a desktop
- * GPU when a batch alone gives only a few. */
+ * GPU when a batch alone gives only a few. A CPU driver runs a workgroup
+ * per thread at a time, and each split pays for staging the queries and
+ * writing and merging a partial: a few per thread are enough. */
 #define MLA_TARGET_WORKGROUPS 256u
+#define MLA_TARGET_WORKGROUPS_CPU 16u
 /* Loop iterations one invocation of the attention may run: half of
  * lavapipe's 65,535, past which its loops stop silently (PERFORMANCE.md).
  * The margin covers a loop the compiler adds or fails to unroll: measured
@@ -232,12 +235,12 @@ static dsvk_status heads_per_group(const rt_ops *ops, const mla_shape *s,
 
 /* Context splits: more when the batch gives few workgroups and the context
  * has several passes; at most MLA_MAX_SPLIT_ROWS (token, split) pairs. */
-static uint32_t choose_splits(uint32_t n_tokens, uint32_t n_groups,
-                              uint32_t n_kv)
+static uint32_t choose_splits(uint32_t target, uint32_t n_tokens,
+                              uint32_t n_groups, uint32_t n_kv)
 {
     uint32_t passes = (n_kv + MLA_WORKGROUP - 1) / MLA_WORKGROUP;
-    uint32_t wanted = (MLA_TARGET_WORKGROUPS + n_groups * n_tokens - 1) /
-                      (n_groups * n_tokens);
+    uint32_t wanted =
+        (target + n_groups * n_tokens - 1) / (n_groups * n_tokens);
     uint32_t n = MLA_MAX_SPLIT_ROWS / n_tokens;
     if (n > wanted)
         n = wanted;
@@ -451,7 +454,10 @@ dsvk_status mla_attention(const rt_ops *ops, const mla_shape *shape,
      * token's. */
     uint32_t wanted = desc->n_split
                           ? desc->n_split
-                          : choose_splits(n_tokens, plan.n_groups, n_kv);
+                          : choose_splits(rt_device_caps(ops->dev)->cpu_kernels
+                                              ? MLA_TARGET_WORKGROUPS_CPU
+                                              : MLA_TARGET_WORKGROUPS,
+                                          n_tokens, plan.n_groups, n_kv);
     if (!bound_splits(shape, desc->cache->type, n_kv, wanted, &plan))
         return rt_fail(ops->dev, DSVK_ERROR_UNSUPPORTED,
                        "%s: a context of %u positions needs more than %u "
