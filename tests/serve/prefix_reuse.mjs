@@ -31,13 +31,14 @@ await withServer([...chatFormat, '--parallel', '1'], async (server) => {
   await server.waitForLine(new RegExp(
       `prompt ${p2} tokens \\(${cached(second)} cached\\)`));
 
-  // Another conversation takes the slot over: little in common.
+  // Another conversation takes the slot over: it shares only the chat
+  // format's lead-in (7 tokens with the demo model).
   const other = await chat([{ role: 'user', content: 'Sing a psalm.' }]);
-  assert.ok(cached(other) < 8, `${cached(other)} tokens cached`);
+  assert.ok(cached(other) < p1 / 2, `${cached(other)} tokens cached`);
 
   // Turn 2 again, prefilled whole this time: the same answer.
   const again = await chat(turn2);
-  assert.ok(cached(again) < 8, `${cached(again)} tokens cached`);
+  assert.ok(cached(again) < p1 / 2, `${cached(again)} tokens cached`);
   assert.equal(again.timings.prompt_n, p2 - cached(again));
   assert.equal(again.choices[0].message.content,
                second.choices[0].message.content);
