@@ -452,12 +452,12 @@ dsvk_status mla_attention(const rt_ops *ops, const mla_shape *shape,
     plan.n_groups = (H + plan.heads - 1) / plan.heads;
     /* The last token sees the whole context, so its splits bound every
      * token's. */
-    uint32_t wanted = desc->n_split
-                          ? desc->n_split
-                          : choose_splits(rt_device_caps(ops->dev)->cpu_kernels
-                                              ? MLA_TARGET_WORKGROUPS_CPU
-                                              : MLA_TARGET_WORKGROUPS,
-                                          n_tokens, plan.n_groups, n_kv);
+    const uint32_t target = rt_device_caps(ops->dev)->cpu_kernels
+                                ? MLA_TARGET_WORKGROUPS_CPU
+                                : MLA_TARGET_WORKGROUPS;
+    uint32_t wanted =
+        desc->n_split ? desc->n_split
+                      : choose_splits(target, n_tokens, plan.n_groups, n_kv);
     if (!bound_splits(shape, desc->cache->type, n_kv, wanted, &plan))
         return rt_fail(ops->dev, DSVK_ERROR_UNSUPPORTED,
                        "%s: a context of %u positions needs more than %u "

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Prepares a run of the suite and `dsvk bench` on a lent NVIDIA machine
-# (../shared/GPU.md): that image has no Vulkan loader, none of dsvk's
-# libraries, no validation layer, no network and a 64 MiB carry limit.
+# Prepares a run of the suite and `dsvk bench` on a remote NVIDIA machine
+# whose image has no Vulkan loader, none of dsvk's libraries, no
+# validation layer, no network and a 64 MiB carry limit.
 # Builds dsvk in Release into build-gpu/, packs it (xz: the test programs
 # share most of their bytes) into build-carry/, and downloads the x86-64
 # packages run.sh unpacks there into .gl/. Then, with the device tool:
