@@ -1,7 +1,7 @@
 /* What every op launcher does: check weights and views, bind them within
  * the device's alignment and range limits, spread workgroups over the grid,
  * pick pipelines. Used by the generic launchers (runtime/op_*.c) and the
- * model-op launchers (host/ops_*.c); not part of the public API. */
+ * model-op launchers (host/forward/ops_*.c); not part of the public API. */
 #ifndef DSVK_RUNTIME_OP_LAUNCH_H
 #define DSVK_RUNTIME_OP_LAUNCH_H
 

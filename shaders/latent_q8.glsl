@@ -1,4 +1,4 @@
-/* The q8_0 latent cache row (host/latent_cache.h): n int8 quants, four to
+/* The q8_0 latent cache row (host/forward/latent_cache.h): n int8 quants, four to
  * a uint (value i in byte i % 4 of word i / 4, a plain int8 array), then
  * the f16 scales of its blocks of 32 values, two to a uint. n is a
  * multiple of 4. */

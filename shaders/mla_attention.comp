@@ -24,7 +24,7 @@
  * ceil(r/4) + ceil(dr/4) (f16) or ceil(r/32) + ceil(dr/32) (q8_0) row
  * steps and two loops of WORKGROUP_SIZE / 4 over its positions (four at a
  * time), plus a fixed part for the staging, the output and the merge;
- * host/ops_mla.c counts them (loop_iterations) and splits the context so
+ * host/forward/ops_mla.c counts them (loop_iterations) and splits the context so
  * that no workgroup comes near the limit. Keep that count in step with the
  * loops here. */
 #include "common.glsl"

@@ -7,7 +7,7 @@
  * Workgroup (0, t) normalises token t's latent (a workgroup reduction) and
  * writes its cache row; workgroups (1.., t) rotate its query pairs, one
  * per invocation. The cache holds uints, whose byte layout
- * (host/latent_cache.h) is the same on every device: f16 pairs
+ * (host/forward/latent_cache.h) is the same on every device: f16 pairs
  * (packHalf2x16), which need no 16-bit storage feature, or q8_0 quants and
  * scales (latent_q8.glsl). */
 #include "common.glsl"

@@ -1,7 +1,7 @@
-/* Push constants of the DeepSeek-specific ops (host/ops_mla.c,
- * host/ops_moe.c; shaders mla_*.comp and moe_*.comp), shared by C and GLSL
- * like op_params.h: every field is a 32-bit scalar or a dsvk_view, so the C
- * layout and the GLSL std430 push-constant layout agree. Element offsets
+/* Push constants of the DeepSeek-specific ops (host/forward/ops_mla.c,
+ * host/forward/ops_moe.c; shaders mla_*.comp and moe_*.comp), shared by C and
+ * GLSL like op_params.h: every field is a 32-bit scalar or a dsvk_view, so the
+ * C layout and the GLSL std430 push-constant layout agree. Element offsets
  * ("base") are relative to each binding: launchers bind at offsets aligned
  * to minStorageBufferOffsetAlignment and put the rest here. */
 #ifndef DSVK_SHADERS_MODEL_OP_PARAMS_H
@@ -30,7 +30,7 @@
 #define DSVK_INDEXED_MATMUL_TILE_TOKENS 32u
 
 /* mla_prepare.comp, for tokens t at positions pos0 + t, with round() the
- * cache type's rounding (host/latent_cache.h):
+ * cache type's rounding (host/forward/latent_cache.h):
  *   latent[pos0 + t] = round(RMSNorm(kv[t][0:r]) * norm)   (has_norm; else
  *                      kv[t][0:r] as it is)
  *   rope_key[pos0 + t] = round(RoPE(kv[t][r:r+dr]))          (has_rope)

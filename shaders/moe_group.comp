@@ -21,7 +21,7 @@
  * iterations): with the per-expert loops unrolled, an invocation runs
  * about 3 n_assign + 5 DSVK_MOE_MAX_EXPERTS iterations (two scans, and
  * the tile table of an expert that has every assignment), so the forward
- * pass keeps n_assign <= MOE_MAX_ASSIGNMENTS (host/ops_moe.h). */
+ * pass keeps n_assign <= MOE_MAX_ASSIGNMENTS (host/forward/ops_moe.h). */
 #include "common.glsl"
 #include "model_op_params.h"
 

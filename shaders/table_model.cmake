@@ -1,4 +1,4 @@
-# The DeepSeek-specific ops (host/ops_mla.c, host/ops_moe.c). The indexed
+# The DeepSeek-specific ops (host/forward/ops_mla.c, host/forward/ops_moe.c). The indexed
 # products read weights: one module per weight type, and for the matvec one
 # with subgroup arithmetic and one with the shared-memory fallback
 # (reduce.glsl), like the generic matvec. Head- or expert-indexing and the

@@ -320,7 +320,7 @@ void weight_dot32(uint row, uint col, vec4 xv[WEIGHT_TOKENS][8],
 #elif WEIGHT_TYPE == DSVK_TYPE_Q4_0 || WEIGHT_TYPE == DSVK_TYPE_Q4_1 ||        \
     WEIGHT_TYPE == DSVK_TYPE_Q5_0 || WEIGHT_TYPE == DSVK_TYPE_Q5_1
 
-/* Legacy 32-element blocks (layouts as host/dequant.c): f16 d, for the _1
+/* Legacy 32-element blocks (layouts as host/model/dequant.c): f16 d, for the _1
  * types f16 m, for the 5-bit types 32 bits qh (bit j: the 5th bit of element
  * j), then 16 bytes of nibbles: element j in the low nibble of byte j, j+16
  * in the high one. Values (q-8) d, q d + m, (q-16) d, q d + m. Q4_1 and
@@ -366,7 +366,7 @@ vec4 weight_get4(uint row, uint col)
     return (quants - 16.0) * weight_f16(block);
 #else
     vec2 dm = unpackHalf2x16(WEIGHT_WORDS[block >> 2]);
-    /* precise: two roundings, as host/dequant.c computes q * d + m. */
+    /* precise: two roundings, as host/model/dequant.c computes q * d + m. */
     precise vec4 v = quants * dm.x + dm.y;
     return v;
 #endif
@@ -380,7 +380,7 @@ float weight_get(uint row, uint col)
 #elif WEIGHT_TYPE == DSVK_TYPE_Q4_K || WEIGHT_TYPE == DSVK_TYPE_Q5_K
 
 /* 256-element super-blocks, whole words (read as aligned words): f16 d and
- * dmin, 12 bytes of eight 6-bit scales and mins (host/dequant.c's
+ * dmin, 12 bytes of eight 6-bit scales and mins (host/model/dequant.c's
  * k_scale_min), for Q5_K 32 bytes qh, then 128 bytes of nibbles: the 64
  * elements of group g share bytes 32g .. 32g+31, low nibbles first. Q5_K's
  * 5th bit of element l (l < 32) of group g is bit 2g of qh[l], that of
@@ -429,7 +429,7 @@ vec4 weight_get4(uint row, uint col)
     }
     vec4 quants = vec4((uvec4(q) >> uvec4(0u, 8u, 16u, 24u)) & 0xffu);
     vec2 d_dmin = unpackHalf2x16(WEIGHT_WORDS[word]);
-    /* precise: one rounding per operation, as host/dequant.c. */
+    /* precise: one rounding per operation, as host/model/dequant.c. */
     precise float d = d_dmin.x * float(scale);
     precise float m = d_dmin.y * float(min);
     precise vec4 v = d * quants - m;

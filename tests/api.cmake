@@ -1,4 +1,4 @@
-# The public embedding API (include/dsvk.h, host/api_*.c): sessions on a
+# The public embedding API (include/dsvk.h, host/api/*.c): sessions on a
 # shared model, generation, chat, errors and device faults, and the example
 # program tools/examples/generate.c. The tests use only <dsvk.h> (plus the
 # test helpers), as an application would.

@@ -1,4 +1,4 @@
-# The GPU forward pass (host/forward*.c, host/weights_gpu.c) and
+# The GPU forward pass (host/forward/*.c, host/model/weights_gpu.c) and
 # `dsvk logits`: against the CPU reference on generated models, against
 # llama.cpp on the model fixtures, and the CLI's behaviour.
 add_library(dsvk_forward_test_support STATIC

@@ -12,7 +12,7 @@ if(TARGET gen-model)
 endif()
 
 # gen-model's quantizers, compiled in directly: round trip through
-# host/dequant.c within stated bounds, and llama.cpp's bytes reproduced.
+# host/model/dequant.c within stated bounds, and llama.cpp's bytes reproduced.
 dsvk_add_host_test(test_quant_encode
                    ${CMAKE_CURRENT_LIST_DIR}/test_quant_encode.c
                    ${PROJECT_SOURCE_DIR}/tools/gen-model/encode.c

@@ -1,4 +1,4 @@
-# The DeepSeek-specific GPU ops (host/ops_mla.c, host/ops_moe.c) against
+# The DeepSeek-specific GPU ops (host/forward/ops_mla.c, host/forward/ops_moe.c) against
 # their C references (tests/ref/ref_model_ops.c). They reuse the generic op
 # tests' fixture (tests/ops.cmake: device, buffers, weights of every type).
 add_library(dsvk_model_ops_ref STATIC ${DSVK_TEST_DIR}/ref/ref_model_ops.c)

@@ -282,7 +282,7 @@ static void test_limits(const dsvk_model *model)
     dsvk_session_destroy(s);
 
     /* A huge step is cut to what the expert grouping's loop bound allows:
-     * 8192 assignments (host/ops_moe.h). */
+     * 8192 assignments (host/forward/ops_moe.h). */
     dsvk_model_info mi;
     dsvk_model_get_info(model, &mi);
     dsvk_session *wide = new_session(

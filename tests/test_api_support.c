@@ -1,5 +1,5 @@
 #include "test_api_support.h"
-#include "api_device_desc.h"
+#include "api/api_device_desc.h"
 #include "testlib.h"
 #include "testlib_gpu.h"
 

@@ -1,8 +1,8 @@
 /* The DeepSeek chat formats: exact text against the official templates'
  * output, exact ids on the real DeepSeek-V3 vocabulary, the incremental
  * rendering a chat session relies on, and format detection. */
-#include "chat.h"
 #include "testlib.h"
+#include "text/chat.h"
 
 #include <string.h>
 

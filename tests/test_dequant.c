@@ -1,7 +1,7 @@
 /* dequant_row on hand-built blocks. Each block uses power-of-two scales and
  * small quants, so every expected value below is exact and was worked out
  * from ggml's block layouts; results must match bit for bit. */
-#include "dequant.h"
+#include "model/dequant.h"
 #include "shared.h"
 #include "testlib.h"
 

@@ -1,10 +1,10 @@
-/* The q8_0 latent cache (host/latent_cache.h) end to end, on every model
- * fixture: the GPU with a q8_0 cache against the CPU reference rounding
+/* The q8_0 latent cache (host/forward/latent_cache.h) end to end, on every
+ * model fixture: the GPU with a q8_0 cache against the CPU reference rounding
  * its cache the same way (random tokens, fed whole and in chunks, as
  * test_forward_generated.c does for f16), and then how far a q8_0 cache
  * moves the logits from an f16 one on the fixtures' real prompts and
  * continuations: the bound dsvk.h states for DSVK_CACHE_Q8_0. */
-#include "latent_cache.h"
+#include "forward/latent_cache.h"
 #include "test_forward_support.h"
 #include "testlib.h"
 #include "testlib_fixture.h"

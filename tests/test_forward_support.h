@@ -4,8 +4,8 @@
 #ifndef DSVK_TEST_FORWARD_SUPPORT_H
 #define DSVK_TEST_FORWARD_SUPPORT_H
 
-#include "forward.h"
-#include "reference.h"
+#include "forward/forward.h"
+#include "reference/reference.h"
 
 /* A model file opened for both implementations. */
 typedef struct fwd_model {

@@ -1,7 +1,7 @@
 /* GGUF reader on real files: every fixture opens, and known values read
  * back through every getter. The fixtures were written by llama.cpp's own
  * gguf-py, so agreeing with them means agreeing with llama.cpp. */
-#include "gguf.h"
+#include "gguf/gguf.h"
 #include "shared.h"
 #include "testlib.h"
 

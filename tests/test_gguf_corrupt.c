@@ -2,7 +2,7 @@
  * field (located through the parsed original) and checks for a clean error
  * naming the precise problem. Every candidate is opened from an
  * exactly-sized heap copy, so under ASan any read past the end is caught. */
-#include "gguf.h"
+#include "gguf/gguf.h"
 #include "shared.h"
 #include "testlib.h"
 

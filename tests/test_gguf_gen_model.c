@@ -4,10 +4,10 @@
  * through gguf_open, and the weights must be what the flags promise: the
  * same values in every layout and type for one seed, quantized as ggml
  * does. Usage: test_gguf_gen_model GEN_MODEL_PATH OUTPUT_DIR */
-#include "dequant.h"
-#include "gguf.h"
-#include "half.h"
-#include "model.h"
+#include "gguf/gguf.h"
+#include "model/dequant.h"
+#include "model/half.h"
+#include "model/model.h"
 #include "shared.h"
 #include "testlib.h"
 

@@ -2,7 +2,7 @@
  * and every midpoint between neighbours rounds to the even one (while the
  * floats just beside it round to the nearer one) - the definition of
  * round-to-nearest-even that ggml's conversions implement. */
-#include "half.h"
+#include "model/half.h"
 #include "testlib.h"
 
 #include <math.h>

@@ -6,7 +6,7 @@
  * into y, stacks split over several dispatches by a small binding limit,
  * and routing followed by the experts in one submit (ids never leave the
  * GPU); then clean errors for bad arguments. */
-#include "ops_moe.h"
+#include "forward/ops_moe.h"
 #include "ref/ref_model_ops.h"
 #include "ref/ref_ops.h"
 #include "test_ops_fixture.h"

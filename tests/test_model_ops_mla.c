@@ -1,4 +1,4 @@
-/* MLA ops (host/ops_mla.h) against tests/ref/ref_model_ops.c and
+/* MLA ops (host/forward/ops_mla.h) against tests/ref/ref_model_ops.c and
  * ref_ops.c: the step's preparation (latent norm, RoPE of the rope key and
  * the queries, the cache write), then absorbed attention compared with the
  * reference's decompressed form, for every weight type of attn_k_b/attn_v_b;
@@ -8,8 +8,8 @@
  * finish, twice on one scratch), several head groups with a partial last
  * one, contexts long enough for lavapipe's loop limit; then clean errors
  * for bad arguments. */
-#include "half.h"
-#include "ops_mla.h"
+#include "forward/ops_mla.h"
+#include "model/half.h"
 #include "ref/ref_model_ops.h"
 #include "ref/ref_ops.h"
 #include "test_ops_fixture.h"
@@ -78,8 +78,9 @@ static bool within_f16_step(float a, float b)
     return fabsf(a - b) <= step;
 }
 
-/* Decodes n_rows cached rows of n values, laid out as host/latent_cache.h
- * documents it (read here byte by byte, independently of the shaders). */
+/* Decodes n_rows cached rows of n values, laid out as
+ * host/forward/latent_cache.h documents it (read here byte by byte,
+ * independently of the shaders). */
 static void decode_rows(dsvk_cache_type type, const uint8_t *bytes,
                         uint32_t n_rows, uint32_t n, float *out)
 {
@@ -324,8 +325,8 @@ static void test_attention(ops_fixture *f)
  * stops an invocation's loops silently after 65,535 iterations; one
  * workgroup over the whole context passed that near 9k positions here and
  * gave wrong outputs with no error. The launcher now splits any context so
- * that no invocation runs more than half that (host/ops_mla.c): one token
- * asking for no split, and a prompt chunk whose splits need four
+ * that no invocation runs more than half that (host/forward/ops_mla.c): one
+ * token asking for no split, and a prompt chunk whose splits need four
  * dispatches of 2 tokens; with either cache type, whose loops differ. */
 static void test_long_context(ops_fixture *f)
 {

@@ -4,7 +4,7 @@
  * DeepSeek-V3's 256 with 8 used; then clean errors for unsupported
  * routers. Expert ids must match exactly, so the inputs are drawn without
  * near-ties at any decision the router makes. */
-#include "ops_moe.h"
+#include "forward/ops_moe.h"
 #include "ref/ref_model_ops.h"
 #include "test_ops_fixture.h"
 

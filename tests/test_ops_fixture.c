@@ -1,7 +1,7 @@
 #include "test_ops_fixture.h"
 
-#include "dequant.h"
-#include "half.h"
+#include "model/dequant.h"
+#include "model/half.h"
 #include "ref/ref_ops.h"
 #include "testlib_gpu.h"
 

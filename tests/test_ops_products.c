@@ -6,8 +6,8 @@
  * artificially small binding limit; the epilogues (residual add, SwiGLU
  * gate) and pairs of products fused into one dispatch; and clean errors
  * for bad arguments. */
-#include "dequant.h"
-#include "gguf.h"
+#include "gguf/gguf.h"
+#include "model/dequant.h"
 #include "op_params.h"
 #include "ref/ref_ops.h"
 #include "test_ops_fixture.h"
@@ -552,7 +552,7 @@ static void test_bad_arguments(ops_fixture *f)
     fixture_release(f);
 }
 
-/* Every type the model loader accepts (host/dequant.c decodes it) has a
+/* Every type the model loader accepts (host/model/dequant.c decodes it) has a
  * GPU decoder, so no model that loads is refused at upload. */
 static void test_every_decodable_type(ops_fixture *f)
 {

@@ -1,4 +1,5 @@
-/* gen-model's quantizers (tools/gen-model/encode*.c) against host/dequant.c.
+/* gen-model's quantizers (tools/gen-model/encode*.c) against
+ * host/model/dequant.c.
  *
  * 1. Round trip: encode, decode, and check every element's error and each
  *    input's NMSE against bounds that follow from the format (below).
@@ -9,9 +10,9 @@
  *    closed-form Q4_0/Q5_0/Q8_0, most blocks for the K-quants, whose scale
  *    search may settle elsewhere on already-quantized input. A wrong bit
  *    layout or rounding rule would break every block. */
-#include "dequant.h"
 #include "encode.h"
-#include "gguf.h"
+#include "gguf/gguf.h"
+#include "model/dequant.h"
 #include "shared.h"
 #include "testlib.h"
 

@@ -1,8 +1,7 @@
 /* The GPU forward pass on quantized models tools/gen-model writes at test
- * time, against the CPU reference (host/reference.c). Shapes whose rows
- * are multiples of 256, so the K-quants apply:
- *   q4_0:          Q4_0, output Q6_K;
- *   q4_k_m:        Q4_K, Q5_K attn_output (8 experts), Q6_K output and
+ * time, against the CPU reference (host/reference/reference.c). Shapes whose
+ * rows are multiples of 256, so the K-quants apply: q4_0:          Q4_0, output
+ * Q6_K; q4_k_m:        Q4_K, Q5_K attn_output (8 experts), Q6_K output and
  *                  last-layer ffn_down, Q5_0 attn_k_b (rows of 32);
  *   q4_k_m legacy: the same with one attn_kv_b (Q4_K), whose W_UK part the
  *                  loader turns into F16;
@@ -12,8 +11,8 @@
  *
  * Bound, as tests/test_forward_generated.c argues for the float types:
  * max |dlogit| <= 1e-3 x max(1, max |reference logit|). The GPU decodes
- * every block to the same f32 values as host/dequant.c (the op tests check
- * this bit for bit), so quantization error is in both sides alike; they
+ * every block to the same f32 values as host/model/dequant.c (the op tests
+ * check this bit for bit), so quantization error is in both sides alike; they
  * differ by f32 summation order and the f16 latent cache roundings it
  * flips. The argmax must agree wherever the reference's top-2 gap exceeds
  * twice the bound; a router choice may differ only at a near tie

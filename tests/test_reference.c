@@ -5,9 +5,9 @@
  * llama.cpp's dump: where nearly tied scores went the other way, that
  * position's logits are left out of the comparison (a different expert
  * moves them by up to about 2); any clearer disagreement fails. */
-#include "gguf.h"
-#include "model.h"
-#include "reference.h"
+#include "gguf/gguf.h"
+#include "model/model.h"
+#include "reference/reference.h"
 #include "testlib.h"
 #include "testlib_fixture.h"
 

@@ -1,9 +1,9 @@
 /* model_load on every fixture (hyperparameters against the generator's
  * config in <model>.gguf.json), its errors on damaged copies of tiny-v2,
  * and the reference's context and vocabulary checks. */
-#include "gguf.h"
-#include "model.h"
-#include "reference.h"
+#include "gguf/gguf.h"
+#include "model/model.h"
+#include "reference/reference.h"
 #include "testlib.h"
 #include "testlib_fixture.h"
 

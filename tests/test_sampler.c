@@ -1,8 +1,8 @@
 /* The sampler: reproducible draws, truncation that never leaks excluded
  * tokens (checked against a plain full-sort reference), the greedy limit,
  * penalties, and hostile logits. */
-#include "sampler.h"
 #include "testlib.h"
+#include "text/sampler.h"
 
 #include <math.h>
 #include <stdlib.h>

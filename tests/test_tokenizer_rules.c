@@ -1,10 +1,10 @@
 /* The tokenizer's rules on small synthetic vocabularies, written as GGUF
  * in memory: BPE merge order, special-token matching as llama.cpp does it,
  * and the errors of malformed tokenizer metadata. */
-#include "byte_level.h"
 #include "testlib.h"
-#include "tokenizer.h"
-#include "utf8.h"
+#include "text/byte_level.h"
+#include "text/tokenizer.h"
+#include "text/utf8.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -3,10 +3,10 @@
  * streaming decode of characters split across tokens; the buffer APIs;
  * BOS, EOG and control-token queries. Also the UTF-8 and byte-level
  * helpers underneath. */
-#include "byte_level.h"
 #include "testlib.h"
-#include "tokenizer.h"
-#include "utf8.h"
+#include "text/byte_level.h"
+#include "text/tokenizer.h"
+#include "text/utf8.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -4,9 +4,9 @@
  * special tokens parsed) and the Unicode 14.0 and 15.0 characters of
  * unicode15.jsonl. Every vector must match exactly, and every id list
  * must decode back to its text. */
-#include "pretokenize.h"
 #include "testlib.h"
-#include "tokenizer.h"
+#include "text/pretokenize.h"
+#include "text/tokenizer.h"
 
 #include <cjson/cJSON.h>
 #include <stdlib.h>

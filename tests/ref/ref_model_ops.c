@@ -1,6 +1,6 @@
 #include "ref/ref_model_ops.h"
 
-#include "half.h"
+#include "model/half.h"
 
 #include <math.h>
 #include <stdlib.h>

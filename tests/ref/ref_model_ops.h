@@ -1,6 +1,6 @@
-/* Plain C references for the DeepSeek-specific GPU ops (host/ops_mla.h,
- * host/ops_moe.h): obviously-correct loops over f32 arrays, written from
- * DESIGN.md §2 rather than from the shaders. Weights are already
+/* Plain C references for the DeepSeek-specific GPU ops (host/forward/ops_mla.h,
+ * host/forward/ops_moe.h): obviously-correct loops over f32 arrays, written
+ * from DESIGN.md §2 rather than from the shaders. Weights are already
  * dequantized to f32, in their GGUF row order. */
 #ifndef DSVK_TESTS_REF_MODEL_OPS_H
 #define DSVK_TESTS_REF_MODEL_OPS_H

@@ -1,6 +1,6 @@
 #include "ref_ops.h"
 
-#include "half.h"
+#include "model/half.h"
 #include "shared.h"
 
 #include <math.h>
@@ -152,7 +152,6 @@ void ref_softmax(const float *x, uint32_t rows, uint32_t cols, float scale,
                 (float)(exp((double)row[c] * scale - largest) / sum);
     }
 }
-
 
 uint32_t ref_argmax(const float *x, uint32_t n)
 {

@@ -5,10 +5,10 @@
 #include "commands.h"
 #include "common.h"
 
-#include "chat.h"
-#include "gguf.h"
-#include "model.h"
-#include "tokenizer.h"
+#include "gguf/gguf.h"
+#include "model/model.h"
+#include "text/chat.h"
+#include "text/tokenizer.h"
 
 #include <inttypes.h>
 #include <math.h>

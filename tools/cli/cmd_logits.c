@@ -5,10 +5,10 @@
 #include "commands.h"
 #include "common.h"
 
-#include "forward.h"
-#include "gguf.h"
-#include "model.h"
-#include "reference.h"
+#include "forward/forward.h"
+#include "gguf/gguf.h"
+#include "model/model.h"
+#include "reference/reference.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -3,8 +3,8 @@
 #include "commands.h"
 #include "common.h"
 
-#include "gguf.h"
-#include "tokenizer.h"
+#include "gguf/gguf.h"
+#include "text/tokenizer.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,6 +1,6 @@
 #include "open_model.h"
 
-#include "api_device_desc.h"
+#include "api/api_device_desc.h"
 #include "common.h"
 #include "progress.h"
 

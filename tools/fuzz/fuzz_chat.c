@@ -6,8 +6,8 @@
  * the text starts with BOS and holds every content, a failed call leaves
  * the output as it was. The raw input also goes to chat_format_detect and
  * chat_reply_content. */
-#include "chat.h"
 #include "fuzz.h"
+#include "text/chat.h"
 
 #include <string.h>
 

@@ -6,11 +6,11 @@
  * tok_load and chat_template_for_model (plus a short encode, decode and
  * chat rendering when they succeed, to run the tokenizer on strange
  * vocabularies). ASan reports any pointer that escapes the input. */
-#include "chat.h"
 #include "fuzz.h"
-#include "gguf.h"
-#include "model.h"
-#include "tokenizer.h"
+#include "gguf/gguf.h"
+#include "model/model.h"
+#include "text/chat.h"
+#include "text/tokenizer.h"
 
 #include <string.h>
 

@@ -7,9 +7,9 @@
  * U+FFFD), decoding into a short buffer gives the prefix, and the streaming
  * decoder emits exactly the bytes tok_decode does. */
 #include "fuzz.h"
-#include "gguf.h"
-#include "tokenizer.h"
-#include "utf8.h"
+#include "gguf/gguf.h"
+#include "text/tokenizer.h"
+#include "text/utf8.h"
 
 #include <string.h>
 

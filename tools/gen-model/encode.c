@@ -5,7 +5,7 @@
  * little-endian byte by byte so the output does not depend on the host or
  * on alignment. */
 #include "encode.h"
-#include "half.h"
+#include "model/half.h"
 
 #include <float.h>
 #include <math.h>

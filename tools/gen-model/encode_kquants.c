@@ -6,7 +6,7 @@
  * one f16 super-block scale, and then requantize every element with the
  * scales as stored, so the quants fit what the decoder will compute. */
 #include "encode.h"
-#include "half.h"
+#include "model/half.h"
 
 #include <math.h>
 #include <string.h>

@@ -1,7 +1,7 @@
-/* GGUF writer. Layout and field encodings are the ones host/gguf.c reads;
+/* GGUF writer. Layout and field encodings are the ones host/gguf/gguf.c reads;
  * data offsets are padded to GGUF's default alignment of 32. */
 #include "gguf_writer.h"
-#include "gguf.h"
+#include "gguf/gguf.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -2,7 +2,7 @@
  * through its encoder, a slice of rows at a time, so memory stays small
  * whatever the model size. */
 #include "model_file.h"
-#include "gguf.h"
+#include "gguf/gguf.h"
 #include "gguf_writer.h"
 #include "metadata.h"
 #include "tensors.h"

@@ -10,7 +10,7 @@
  *    Q5_K to Q5_1, Q6_K to Q8_0, and anything else (where llama-quantize
  *    would give up) to F16, as llama.cpp's converter does for Q8_0. */
 #include "tensor_type.h"
-#include "gguf.h"
+#include "gguf/gguf.h"
 #include "shared.h"
 #include "weight_format.h"
 

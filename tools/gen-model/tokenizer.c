@@ -1,7 +1,7 @@
 /* The generated models' vocabulary (see tokenizer.h). */
 #include "tokenizer.h"
-#include "byte_level.h"
-#include "utf8.h"
+#include "text/byte_level.h"
+#include "text/utf8.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,5 +1,5 @@
 /* gen-unicode: writes the Unicode character classes of the pre-tokenizer
- * (host/pretokenize.c) as a C header, from the Unicode Character Database
+ * (host/text/pretokenize.c) as a C header, from the Unicode Character Database
  * that Debian's unicode-data package installs in /usr/share/unicode:
  *
  *   gen-unicode UnicodeData.txt PropList.txt OUT.h
@@ -18,7 +18,7 @@
  *   class that holds the class's ASCII code points and its
  *   representatives, for patterns that run on text in which every
  *   non-ASCII code point was replaced by its class's representative of
- *   the same length (see host/pretokenize.c). */
+ *   the same length (see host/text/pretokenize.c). */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdbool.h>

@@ -1,6 +1,6 @@
 #include "latent_cache.h"
 
-#include "half.h"
+#include "model/half.h"
 
 #include <math.h>
 

@@ -1,7 +1,7 @@
-/* The context's lock (api_internal.h): a recursive ticket lock. Each
+/* The context's lock (api_private.h): a recursive ticket lock. Each
  * thread that finds it held takes a ticket and waits for its turn, so the
  * lock passes in the order it was asked for. */
-#include "api_internal.h"
+#include "api_private.h"
 
 bool api_lock_init(api_fair_lock *lock)
 {

@@ -5,8 +5,8 @@
 #include "weights_gpu.h"
 
 #include "dequant.h"
+#include "forward/ops_moe.h"
 #include "op_launch.h"
-#include "ops_moe.h"
 
 #include <stdarg.h>
 #include <stdio.h>

@@ -20,9 +20,9 @@ typedef struct mla_shape {
 } mla_shape;
 
 /* One layer's latent cache in device memory: per position a row of c (r
- * values) and one of kpe (dr values), each laid out as host/latent_cache.h
- * says for the type (f16 pairs or q8_0 quants and scales in 32-bit words),
- * the same bytes on every device. */
+ * values) and one of kpe (dr values), each laid out as
+ * host/forward/latent_cache.h says for the type (f16 pairs or q8_0 quants and
+ * scales in 32-bit words), the same bytes on every device. */
 typedef struct mla_latent_cache {
     const rt_buffer *buffer;
     uint64_t latent_offset;   /* c   [n_ctx] rows, 4-byte aligned */

@@ -1,19 +1,19 @@
 /* The inside of the public API's objects (include/dsvk.h), shared by the
- * host/api_*.c files only. Each object wraps the internal pieces it owns;
- * the context's lock serializes everything that touches the rt_device,
+ * files of host/api/ only. Each object wraps the internal pieces it owns; the
+ * context's lock serializes everything that touches the rt_device,
  * which is single-threaded (runtime/device.h). */
-#ifndef DSVK_HOST_API_INTERNAL_H
-#define DSVK_HOST_API_INTERNAL_H
+#ifndef DSVK_HOST_API_PRIVATE_H
+#define DSVK_HOST_API_PRIVATE_H
 
 #include "dsvk.h"
 
 #include "device.h"
-#include "forward.h"
-#include "gguf.h"
-#include "model.h"
-#include "sampler.h"
-#include "tokenizer.h"
-#include "weights_gpu.h"
+#include "forward/forward.h"
+#include "gguf/gguf.h"
+#include "model/model.h"
+#include "model/weights_gpu.h"
+#include "text/sampler.h"
+#include "text/tokenizer.h"
 
 #include <threads.h>
 

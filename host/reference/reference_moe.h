@@ -4,7 +4,7 @@
 #ifndef DSVK_HOST_REFERENCE_MOE_H
 #define DSVK_HOST_REFERENCE_MOE_H
 
-#include "model.h"
+#include "model/model.h"
 #include "reference.h"
 
 /* y = W x for W [rows][cols], summed in double. */

@@ -1,5 +1,5 @@
-/* Error strings of the public API (api_internal.h). */
-#include "api_internal.h"
+/* Error strings of the public API (api_private.h). */
+#include "api_private.h"
 
 #include <stdarg.h>
 #include <stdio.h>

@@ -1,8 +1,8 @@
-/* The public sampler (dsvk.h) over host/sampler.h. The one difference: in
+/* The public sampler (dsvk.h) over host/text/sampler.h. The one difference: in
  * the public settings {0} is valid (greedy, no penalties), so the two
  * fields whose "off" value is not 0 there — top_p and repeat_penalty, off
  * at 1 — also read 0 as off. */
-#include "api_internal.h"
+#include "api_private.h"
 
 #include <stdlib.h>
 

@@ -15,7 +15,7 @@
 #define DSVK_HOST_MODEL_H
 
 #include "dsvk.h"
-#include "gguf.h"
+#include "gguf/gguf.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -152,7 +152,7 @@ dsvk_status model_read_hparams(const gguf_file *file, model_hparams *hp,
 bool model_layer_is_moe(const model *m, uint32_t layer);
 
 /* Bytes of latent cache per position, all layers, as `type` stores it
- * (host/latent_cache.h); 0 when the shape cannot be stored so. */
+ * (host/forward/latent_cache.h); 0 when the shape cannot be stored so. */
 uint64_t model_latent_bytes_per_token(const model_hparams *hp,
                                       dsvk_cache_type type);
 

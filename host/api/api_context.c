@@ -1,7 +1,7 @@
 /* The public context (dsvk.h): the Vulkan device, its lock, device listing
  * and the emulation names. dsvk_context_desc's defaults are resolved here,
  * in to_rt_desc, and nowhere else. */
-#include "api_internal.h"
+#include "api_private.h"
 
 #include "memory.h"
 

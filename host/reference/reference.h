@@ -12,7 +12,7 @@
 #ifndef DSVK_HOST_REFERENCE_H
 #define DSVK_HOST_REFERENCE_H
 
-#include "model.h"
+#include "model/model.h"
 
 /* What the router chose for one token in one MoE layer. */
 typedef struct ref_routing {
@@ -38,7 +38,7 @@ typedef void (*ref_routing_fn)(const ref_routing *routing, void *user);
 
 typedef struct ref_desc {
     uint32_t n_ctx; /* positions the cache holds; 0 = the model's context */
-    /* How cached values are rounded (host/latent_cache.h); {0}: f16. */
+    /* How cached values are rounded (host/forward/latent_cache.h); {0}: f16. */
     dsvk_cache_type cache_type;
     ref_routing_fn on_routing; /* optional */
     void *user;                /* passed to on_routing */

@@ -1,8 +1,8 @@
 /* Text and tokens in the public API (dsvk.h): tokenizing, detokenizing and
- * the streaming detokenizer, over host/tokenizer.h. The tokenizer reports a
- * full caller buffer as an invalid argument; the API tells the two apart
+ * the streaming detokenizer, over host/text/tokenizer.h. The tokenizer reports
+ * a full caller buffer as an invalid argument; the API tells the two apart
  * (DSVK_ERROR_BUFFER_TOO_SMALL) from the sizes it returns. */
-#include "api_internal.h"
+#include "api_private.h"
 
 #include <string.h>
 

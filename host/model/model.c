@@ -4,7 +4,7 @@
 #include "model.h"
 
 #include "dequant.h"
-#include "latent_cache.h"
+#include "forward/latent_cache.h"
 
 #include <inttypes.h>
 #include <math.h>

@@ -3,8 +3,8 @@
  * below any difference it is asked to judge. */
 #include "reference.h"
 
-#include "dequant.h"
-#include "latent_cache.h"
+#include "forward/latent_cache.h"
+#include "model/dequant.h"
 #include "reference_moe.h"
 
 #include <math.h>

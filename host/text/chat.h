@@ -40,7 +40,7 @@
 #define DSVK_HOST_CHAT_H
 
 #include "dsvk.h"
-#include "gguf.h"
+#include "gguf/gguf.h"
 #include "tokenizer.h"
 
 #include <stdbool.h>

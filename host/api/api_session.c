@@ -1,6 +1,6 @@
 /* The public session (dsvk.h): one sequence's latent cache on a shared
- * model, and the evaluation of tokens against it (host/forward.h). */
-#include "api_internal.h"
+ * model, and the evaluation of tokens against it (host/forward/forward.h). */
+#include "api_private.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -12,7 +12,7 @@
 #define DSVK_HOST_TOKENIZER_H
 
 #include "dsvk.h"
-#include "gguf.h"
+#include "gguf/gguf.h"
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>

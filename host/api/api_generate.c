@@ -1,6 +1,6 @@
 /* dsvk_generate (dsvk.h): evaluate a prompt, then choose, report and
  * evaluate one token at a time until a stop condition. */
-#include "api_internal.h"
+#include "api_private.h"
 
 #include <stdlib.h>
 #include <time.h>

@@ -1,6 +1,6 @@
 /* The public model (dsvk.h): loading a GGUF onto a context's device, and
  * what a loaded model says about itself. */
-#include "api_internal.h"
+#include "api_private.h"
 
 #include <stdio.h>
 #include <stdlib.h>

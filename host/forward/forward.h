@@ -17,8 +17,8 @@
 #ifndef DSVK_HOST_FORWARD_H
 #define DSVK_HOST_FORWARD_H
 
+#include "model/weights_gpu.h"
 #include "recorder.h"
-#include "weights_gpu.h"
 
 /* The context a session gets when the caller does not say: DeepSeek's
  * trained contexts (163840) would cost gigabytes of latent cache. */
@@ -50,7 +50,7 @@ typedef struct forward_desc {
     uint32_t max_batch;
     /* Time every dispatch on the GPU (forward_timings). */
     bool timestamps;
-    /* How the latent cache stores its values (host/latent_cache.h). */
+    /* How the latent cache stores its values (host/forward/latent_cache.h). */
     dsvk_cache_type cache_type;
     /* Most bytes one binding may cover; 0: the device's
      * maxStorageBufferRange. Tests lower it to split weights on small

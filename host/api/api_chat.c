@@ -1,7 +1,7 @@
-/* Chat formats in the public API (dsvk.h), over host/chat.h. */
-#include "api_internal.h"
+/* Chat formats in the public API (dsvk.h), over host/text/chat.h. */
+#include "api_private.h"
 
-#include "chat.h"
+#include "text/chat.h"
 
 #include <stdlib.h>
 #include <string.h>
