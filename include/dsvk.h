@@ -7,7 +7,9 @@
  *
  *   dsvk_context  one Vulkan device and the options it was made with.
  *   dsvk_model    a model file loaded onto a context's device: weights,
- *                 tokenizer, chat format. Immutable once loaded.
+ *                 tokenizer, chat format. Immutable once loaded. Opened
+ *                 on the host only (dsvk_model_open), it can be inspected
+ *                 and tokenize, but not evaluate.
  *   dsvk_session  one sequence being evaluated on a model: its own latent
  *                 (MLA) cache and activations. Many sessions may share one
  *                 model; its weights are in device memory once.
@@ -47,12 +49,13 @@
  *     the same moment, the string may be overwritten while it is read; an
  *     application that needs every detail then serializes those calls
  *     itself or gives each thread its own object.
- *   - Callbacks (logger, load progress, generated tokens) run on the thread
- *     that made the call, except validation-layer messages, which a driver
- *     may deliver on a thread of its own: a logger must be thread-safe.
- *     The load progress callback runs while the context's lock is held
- *     (it may call the library itself, but must not wait for another
- *     thread that uses the same context); on_token runs without it.
+ *   - Callbacks (logger, load progress, generated tokens, routing) run on
+ *     the thread that made the call, except validation-layer messages,
+ *     which a driver may deliver on a thread of its own: a logger must be
+ *     thread-safe. The load progress and routing callbacks run while the
+ *     context's lock is held (they may call the library itself, but must
+ *     not wait for another thread that uses the same context); on_token
+ *     runs without it.
  *
  * Untrusted input: model files, text and token ids are checked; a
  * malformed file or an out-of-range id gives an error status, never a
@@ -97,7 +100,8 @@ extern "C" {
     X(DSVK_ERROR_CONTEXT_FULL, 11, "context length exceeded")                  \
     X(DSVK_ERROR_CANCELLED, 12, "cancelled")                                   \
     X(DSVK_ERROR_VALIDATION, 13, "Vulkan validation layer reported a problem") \
-    X(DSVK_ERROR_BUFFER_TOO_SMALL, 14, "output buffer too small")
+    X(DSVK_ERROR_BUFFER_TOO_SMALL, 14, "output buffer too small")              \
+    X(DSVK_ERROR_NOT_FOUND, 15, "not found")
 
 typedef enum dsvk_status {
 #define DSVK_STATUS_ENUM_(name, value, text) name = value,
@@ -198,6 +202,43 @@ typedef enum dsvk_device_type {
     DSVK_DEVICE_TYPE_CPU = 4, /* a software driver such as lavapipe */
 } dsvk_device_type;
 
+/* One device-memory heap. */
+typedef struct dsvk_memory_heap {
+    uint64_t size;
+    bool device_local;
+} dsvk_memory_heap;
+
+#define DSVK_MAX_MEMORY_HEAPS 16
+
+/* What a device offers a compute program, after the desc's emulation
+ * profile: the limits and optional features that decide which kernels dsvk
+ * builds. For `dsvk devices` and for an application's own choice of device;
+ * filled only for a usable device (dsvk_device_info.usable). */
+typedef struct dsvk_device_caps {
+    uint32_t min_subgroup_size, max_subgroup_size;
+    bool subgroup_size_control; /* a pipeline may ask for a subgroup size */
+    bool subgroup_arithmetic;   /* subgroupAdd and the like */
+    bool subgroup_shuffle;
+    uint32_t max_shared_memory; /* bytes of shared memory per workgroup */
+    uint32_t max_workgroup_invocations;
+    uint32_t max_workgroup_size[3];
+    uint32_t max_workgroup_count[3];
+    uint64_t max_storage_buffer_range; /* bytes one binding may span */
+    uint64_t min_storage_buffer_offset_alignment;
+    uint32_t max_memory_allocation_count;
+    uint64_t max_memory_allocation_size;
+    uint32_t heap_count; /* entries of heaps, at most DSVK_MAX_MEMORY_HEAPS */
+    dsvk_memory_heap heaps[DSVK_MAX_MEMORY_HEAPS];
+    bool shader_float16, shader_int8;
+    bool storage_16bit, storage_8bit; /* 16-/8-bit values in storage buffers */
+    bool integer_dot_product;         /* VK_KHR_shader_integer_dot_product */
+    bool cooperative_matrix;          /* VK_KHR_cooperative_matrix */
+    bool buffer_device_address;
+    bool push_descriptors;
+    bool timestamps;           /* the compute queue can time dispatches */
+    float timestamp_period_ns; /* nanoseconds per timestamp tick */
+} dsvk_device_caps;
+
 /* One Vulkan physical device. Strings are NUL-terminated copies. */
 typedef struct dsvk_device_info {
     uint32_t index; /* what DSVK_DEVICE_INDEX() takes */
@@ -218,6 +259,7 @@ typedef struct dsvk_device_info {
     /* The kernel class the desc's `kernels` gives on this device:
      * DSVK_KERNELS_GPU or DSVK_KERNELS_CPU. */
     dsvk_kernel_class kernels;
+    dsvk_device_caps caps; /* zero when !usable */
 } dsvk_device_info;
 
 /* Lists the physical devices without creating a context (no VkDevice is
@@ -226,7 +268,10 @@ typedef struct dsvk_device_info {
  * out (out may be NULL when capacity is 0) and sets *count to the number of
  * devices present, which may exceed capacity (that is not an error). On
  * failure (DSVK_ERROR_NO_VULKAN: no loader or driver) err, when not NULL,
- * receives one NUL-terminated line of at most err_size bytes. */
+ * receives one NUL-terminated line of at most err_size bytes. When the
+ * devices are listed but none would be chosen (none is usable, or
+ * desc.device names none), the call succeeds, no entry is `chosen`, and
+ * err says why; otherwise err is "". */
 DSVK_API dsvk_status dsvk_list_devices(const dsvk_context_desc *desc,
                                        dsvk_device_info *out, uint32_t capacity,
                                        uint32_t *count, char *err,
@@ -301,9 +346,42 @@ DSVK_API dsvk_status dsvk_model_load(dsvk_context *ctx,
 /* Accepts NULL. Every session of the model must be destroyed first. */
 DSVK_API void dsvk_model_destroy(dsvk_model *model);
 
+/* What dsvk_model_open reads. */
+typedef enum dsvk_open_mode {
+    /* A deepseek2 file: its hyperparameters (refused as dsvk_model_load
+     * refuses them), the tokenizer, and every tensor's name, type and shape
+     * checked as for a load, without reading the weights. A file without
+     * tensors (vocab-only) is accepted: has_weights is then false. */
+    DSVK_OPEN_MODEL = 0,
+    /* Only the tokenizer, of any architecture: for tokenizing with a
+     * vocab-only file such as llama.cpp's ggml-vocab-*.gguf. The shape
+     * fields of dsvk_model_info are then 0 (n_vocab is the tokenizer's);
+     * tensors are listed, not checked against a model's shape. */
+    DSVK_OPEN_VOCAB = 1,
+} dsvk_open_mode;
+
+/* Opens a model file on the host only, with no context or device: for
+ * inspecting a file (`dsvk info`) and for tokenizing without a GPU. Every
+ * function that reads a model works on the result (info, weight types,
+ * tensors, metadata, tokenizing, chat formatting) except
+ * dsvk_session_create, which fails with DSVK_ERROR_UNSUPPORTED. The file
+ * stays mapped until dsvk_model_destroy. Errors as dsvk_model_load's,
+ * without the device ones (DSVK_ERROR_INVALID_ARGUMENT for a mode outside
+ * the enum); then *out is NULL and err, when not NULL, receives one line
+ * naming the file. Safe on untrusted files. */
+DSVK_API dsvk_status dsvk_model_open(const char *path, dsvk_open_mode mode,
+                                     dsvk_model **out, char *err,
+                                     size_t err_size);
+
 /* The detail of the last failed call on this model (dsvk_session_create,
  * tokenizing, chat formatting); "" when none. Owned by the model. */
 DSVK_API const char *dsvk_model_error(const dsvk_model *model);
+
+typedef enum dsvk_rope_scaling {
+    DSVK_ROPE_SCALING_NONE = 0,
+    DSVK_ROPE_SCALING_LINEAR = 1,
+    DSVK_ROPE_SCALING_YARN = 2,
+} dsvk_rope_scaling;
 
 typedef enum dsvk_gating {
     DSVK_GATING_SOFTMAX = 1, /* DeepSeek-V2: softmax over the experts */
@@ -339,7 +417,8 @@ typedef struct dsvk_model_info {
     uint32_t rope_original_context; /* YaRN's original context, or 0 */
     uint64_t n_params;              /* every weight */
     uint64_t n_params_active; /* used per token (routed experts: k of E) */
-    uint64_t weight_bytes;    /* device memory the weights occupy */
+    uint64_t weight_bytes;    /* device memory the weights occupy; 0
+                                 unless on_device */
     /* Latent cache with DSVK_CACHE_F16, every layer (other types:
      * dsvk_cache_bytes_per_token). */
     uint64_t cache_bytes_per_token;
@@ -348,6 +427,28 @@ typedef struct dsvk_model_info {
     dsvk_token bos, eos;    /* DSVK_TOKEN_NONE when the model has none */
     bool add_bos;           /* prompts should start with BOS */
     size_t max_piece_bytes; /* longest text of one token */
+
+    /* What the file holds, and the details `dsvk info` prints. */
+    uint32_t gguf_version;
+    /* Whether the tensors were bound as a model's. False for a file
+     * without tensors opened with DSVK_OPEN_MODEL, and for every file
+     * opened with DSVK_OPEN_VOCAB: the shape above is then the metadata's
+     * (0 with DSVK_OPEN_VOCAB; n_vocab the tokenizer's where the metadata
+     * has none), and the counts of parameters, bytes and cache sizes are
+     * 0. */
+    bool has_weights;
+    bool on_device; /* loaded with dsvk_model_load: sessions can be made */
+    uint32_t n_tensors;
+    float rms_norm_eps;
+    float attention_scale; /* of the scores, YaRN's mscale included */
+    /* attn_k_b and attn_v_b (llama.cpp's files since 2025) rather than the
+     * legacy attn_kv_b; only meaningful with has_weights. */
+    bool kv_b_split;
+    dsvk_rope_scaling rope_scaling;
+    float yarn_log_multiplier;
+    float yarn_ramp[2];       /* YaRN's correction range, in rotated pairs */
+    bool expert_weights_norm; /* the k weights are normalised to sum 1 */
+    float expert_weights_scale;
 } dsvk_model_info;
 
 /* Fills *out. Cannot fail. */
@@ -368,6 +469,42 @@ typedef struct dsvk_weight_type_usage {
 DSVK_API void dsvk_model_weight_types(const dsvk_model *model,
                                       dsvk_weight_type_usage *out,
                                       uint32_t capacity, uint32_t *count);
+
+/* One tensor of the file. */
+typedef struct dsvk_tensor_info {
+    const char *name; /* NUL-terminated, owned by the model */
+    const char *type; /* "Q4_K", "F32", ...: a static string */
+    uint32_t n_dims;
+    uint64_t dims[4]; /* GGUF order: dims[0] is the length of a row; 1 from
+                         n_dims on */
+    uint64_t n_elements;
+    uint64_t file_bytes;
+} dsvk_tensor_info;
+
+/* The tensors in file order: dsvk_model_info.n_tensors of them, in every
+ * mode of dsvk_model_open. DSVK_ERROR_INVALID_ARGUMENT for an index past
+ * the last. */
+DSVK_API dsvk_status dsvk_model_tensor(const dsvk_model *model, uint32_t index,
+                                       dsvk_tensor_info *out);
+
+/* The file's metadata (GGUF key-value pairs), in file order. */
+DSVK_API uint32_t dsvk_model_metadata_count(const dsvk_model *model);
+/* Key `index` (NUL-terminated, owned by the model); NULL past the last. */
+DSVK_API const char *dsvk_model_metadata_key(const dsvk_model *model,
+                                             uint32_t index);
+/* The value of `key` as text: a string as it is (it may hold any bytes,
+ * NULs included, which *len counts), a number in decimal (a float as
+ * printf's %g), a bool as true or false, an array as "[N TYPE]" (e.g.
+ * "[102400 string]"; TYPE is uint8, int8, uint16, int16, uint32, int32,
+ * uint64, int64, float32, float64, bool or string). Written into out
+ * (out_size bytes, NUL-terminated); *len always receives the length
+ * without the NUL, and when len + 1 exceeds out_size the call fails with
+ * DSVK_ERROR_BUFFER_TOO_SMALL and writes nothing (out may be NULL with
+ * out_size 0, to ask the length). DSVK_ERROR_NOT_FOUND when the file has
+ * no such key. Errors leave their detail in dsvk_model_error. */
+DSVK_API dsvk_status dsvk_model_metadata(const dsvk_model *model,
+                                         const char *key, char *out,
+                                         size_t out_size, size_t *len);
 
 /* ------------------------------------------------------------------ text */
 
@@ -527,7 +664,8 @@ DSVK_API dsvk_status dsvk_cache_type_from_name(const char *name,
 
 /* Device memory the latent cache of `type` takes per position, all layers
  * together: a session of n_ctx positions keeps n_ctx times this. 0 when
- * the model's shape cannot be stored as `type`. */
+ * the model's shape cannot be stored as `type`. For a model without
+ * weights, of the metadata's shape (0 with DSVK_OPEN_VOCAB). */
 DSVK_API uint64_t dsvk_cache_bytes_per_token(const dsvk_model *model,
                                              dsvk_cache_type type);
 
@@ -540,8 +678,31 @@ DSVK_API uint64_t dsvk_cache_bytes_per_token(const dsvk_model *model,
  * this function reads. It must be quick. */
 typedef bool (*dsvk_cancel_fn)(void *user);
 
+/* The experts one MoE layer chose for one token. */
+typedef struct dsvk_routing {
+    uint32_t layer;          /* counting every layer, dense ones included */
+    uint32_t position;       /* of the token in the session */
+    uint32_t n_used;         /* dsvk_model_info.n_expert_used */
+    const uint32_t *experts; /* [n_used] expert ids, best score first */
+    const float *weights;    /* [n_used] mixing weights, as applied */
+} dsvk_routing;
+
+/* Called after each GPU step of an evaluation (dsvk_session_eval, and the
+ * prompt and every generated token of dsvk_generate), once for every MoE
+ * layer and every token of the step: token by token in position order, the
+ * layers of a token in order. So each (MoE layer, position) evaluated is
+ * reported exactly once, and positions continue from one step and one
+ * evaluation to the next (after a rewind they repeat: those tokens are
+ * evaluated again). Dense layers are not reported. Runs on the thread that
+ * evaluates, in the middle of the evaluation, while the context's lock is
+ * held: it must not evaluate on any session of the context, nor wait for
+ * another thread that uses it. The pointers are valid during the call
+ * only. Expert-usage statistics, to decide which experts to keep in fast
+ * memory, are made from these. */
+typedef void (*dsvk_routing_fn)(void *user, const dsvk_routing *routing);
+
 /* Options of a session. {0} is valid: the model's n_ctx, 64-token steps, an
- * f16 cache, no timing, no cancelling. */
+ * f16 cache, no timing, no cancelling, no routing reports. */
 typedef struct dsvk_session_desc {
     /* Positions the latent cache holds; 0: the model desc's n_ctx. */
     uint32_t n_ctx;
@@ -556,12 +717,19 @@ typedef struct dsvk_session_desc {
     dsvk_cache_type cache_type;
     dsvk_cancel_fn cancel; /* NULL: evaluations are not cancelled */
     void *cancel_user;     /* passed to cancel */
+    /* NULL: no routing reports. Set, each step also copies the choices of
+     * every MoE layer back from the GPU, one wait per MoE layer; the
+     * logits are the same either way. */
+    dsvk_routing_fn on_routing;
+    void *routing_user; /* passed to on_routing */
 } dsvk_session_desc;
 
 typedef struct dsvk_session dsvk_session;
 
 /* Creates a session at position 0 with its own latent cache. desc may be
- * NULL. Errors: DSVK_ERROR_INVALID_ARGUMENT (a cache type outside the enum),
+ * NULL. Errors: DSVK_ERROR_UNSUPPORTED (a model from dsvk_model_open, which
+ * is on the host only: load it with dsvk_model_load to evaluate),
+ * DSVK_ERROR_INVALID_ARGUMENT (a cache type outside the enum),
  * DSVK_ERROR_UNSUPPORTED (a cache type the model's shape cannot be stored
  * as), DSVK_ERROR_OUT_OF_DEVICE_MEMORY (needed vs available),
  * DSVK_ERROR_UNSUPPORTED (one layer's cache for n_ctx positions exceeds a

@@ -1,6 +1,7 @@
 /* The public context (dsvk.h): the Vulkan device, its lock, device listing
  * and the emulation names. dsvk_context_desc's defaults are resolved here,
  * in to_rt_desc, and nowhere else. */
+#include "api_leak_control.h"
 #include "api_private.h"
 
 #include "memory.h"
@@ -88,6 +89,47 @@ static dsvk_status to_rt_desc(const dsvk_context_desc *desc, rt_device_desc *rt,
     return DSVK_OK;
 }
 
+/* The limits and features of a usable device, as the library will use
+ * them (after emulation). */
+static void device_caps(const rt_caps *in, dsvk_device_caps *out)
+{
+    _Static_assert(DSVK_MAX_MEMORY_HEAPS >= RT_MAX_HEAPS,
+                   "every heap the runtime sees fits the public array");
+    *out = (dsvk_device_caps){
+        .min_subgroup_size = in->min_subgroup_size,
+        .max_subgroup_size = in->max_subgroup_size,
+        .subgroup_size_control = in->subgroup_size_control,
+        .subgroup_arithmetic = in->subgroup_arithmetic,
+        .subgroup_shuffle = in->subgroup_shuffle,
+        .max_shared_memory = in->max_shared_memory,
+        .max_workgroup_invocations = in->max_workgroup_invocations,
+        .max_storage_buffer_range = in->max_storage_buffer_range,
+        .min_storage_buffer_offset_alignment =
+            in->min_storage_buffer_offset_alignment,
+        .max_memory_allocation_count = in->max_memory_allocation_count,
+        .max_memory_allocation_size = in->max_memory_allocation_size,
+        .heap_count = in->heap_count,
+        .shader_float16 = in->shader_float16,
+        .shader_int8 = in->shader_int8,
+        .storage_16bit = in->storage_16bit,
+        .storage_8bit = in->storage_8bit,
+        .integer_dot_product = in->integer_dot_product,
+        .cooperative_matrix = in->cooperative_matrix,
+        .buffer_device_address = in->buffer_device_address,
+        .push_descriptors = in->push_descriptors,
+        .timestamps = in->timestamps,
+        .timestamp_period_ns = in->timestamp_period_ns,
+    };
+    for (int d = 0; d < 3; d++) {
+        out->max_workgroup_size[d] = in->max_workgroup_size[d];
+        out->max_workgroup_count[d] = in->max_workgroup_count[d];
+    }
+    for (uint32_t h = 0; h < in->heap_count && h < RT_MAX_HEAPS; h++)
+        out->heaps[h] =
+            (dsvk_memory_heap){.size = in->heaps[h].size,
+                               .device_local = in->heaps[h].device_local};
+}
+
 void api_device_info(const rt_device_info *in, dsvk_device_info *out)
 {
     const rt_caps *caps = &in->caps;
@@ -117,6 +159,8 @@ void api_device_info(const rt_device_info *in, dsvk_device_info *out)
                  in->unusable_reason);
     out->chosen = in->chosen;
     out->kernels = caps->cpu_kernels ? DSVK_KERNELS_CPU : DSVK_KERNELS_GPU;
+    if (in->usable)
+        device_caps(caps, &out->caps);
 }
 
 /* Lists into a heap array of `max` entries (rt_device_info is ~1 KiB). */
@@ -142,13 +186,16 @@ dsvk_status dsvk_list_devices(const dsvk_context_desc *desc,
 {
     rt_device_desc rt;
     *count = 0;
+    if (err && err_size)
+        err[0] = '\0';
     dsvk_status status = to_rt_desc(desc, &rt, err, err_size);
     if (status != DSVK_OK)
         return status;
     rt_device_info *infos;
     status = list_rt(&rt, &infos, capacity, count, err, err_size);
     /* Devices that cannot be used are listed too (with the reason): a
-     * machine whose only GPU is too old should say so, not "no device". */
+     * machine whose only GPU is too old should say so, not "no device".
+     * err keeps why none is chosen. */
     if (status == DSVK_OK || status == DSVK_ERROR_NO_DEVICE)
         for (uint32_t i = 0; i < *count && i < capacity; i++)
             api_device_info(&infos[i], &out[i]);

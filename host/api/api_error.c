@@ -32,13 +32,13 @@ dsvk_status api_model_fail(const dsvk_model *model, dsvk_status status,
                            const char *fmt, ...)
 {
     /* The model is const to its users (it is shared between threads); its
-     * error string is the one part that changes, under the lock. */
+     * error string is the one part that changes, under its own lock. */
     dsvk_model *m = (dsvk_model *)model;
     va_list ap;
     va_start(ap, fmt);
-    api_lock(m->ctx);
+    mtx_lock(&m->error_lock);
     vsnprintf(m->error, sizeof m->error, fmt, ap);
-    api_unlock(m->ctx);
+    mtx_unlock(&m->error_lock);
     va_end(ap);
     return status;
 }

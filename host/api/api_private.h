@@ -47,14 +47,6 @@ struct dsvk_context {
 #endif
 };
 
-#ifdef DSVK_LEAK_CONTROL
-/* Sanitizer builds only: makes dsvk_context_destroy forget to free the
- * context, one real allocation of libdsvk's. tests/leaks uses it to show
- * that LeakSanitizer, with the suppressions the tests use, still reports a
- * leak in libdsvk. */
-void api_leak_context_on_destroy(dsvk_context *ctx);
-#endif
-
 /* One weight type's share of a model (dsvk_model_weight_types). */
 typedef struct api_type_usage {
     uint32_t type;
@@ -64,16 +56,26 @@ typedef struct api_type_usage {
 } api_type_usage;
 
 struct dsvk_model {
-    dsvk_context *ctx;
-    gguf_file *file; /* mapped for the model's life: model points into it */
+    dsvk_context *ctx; /* NULL: opened on the host (dsvk_model_open) */
+    gguf_file *file;   /* mapped for the model's life: model points into it */
+    /* With has_weights, every tensor bound (model_load); without, the
+     * hyperparameters alone (model_read_hparams, or all 0 for
+     * DSVK_OPEN_VOCAB) and no tensor, so only m->hp may be read. */
     model *m;
+    bool has_weights;
     tok *vocab;
-    gpu_weights *weights;
-    uint32_t n_ctx; /* sessions' default */
+    gpu_weights *weights; /* NULL unless loaded onto ctx's device */
+    uint32_t n_ctx;       /* sessions' default */
     api_type_usage *types;
     uint32_t n_types;
+    /* NUL-terminated copies of the file's tensor names, then of its
+     * metadata keys, in file order (the file's own strings are not
+     * terminated): n_tensors + n_keys pointers into one allocation. */
+    const char **names;
+    uint32_t n_tensors, n_keys;
     /* Written by failing calls on a const model (see "Threads" in dsvk.h),
-     * under the context's lock. */
+     * under error_lock: a model opened on the host has no context lock. */
+    mtx_t error_lock;
     char error[API_ERROR_SIZE];
 };
 
@@ -84,6 +86,8 @@ struct dsvk_session {
     bool timestamps;
     dsvk_cancel_fn cancel; /* the desc's, or NULL */
     void *cancel_user;
+    dsvk_routing_fn on_routing; /* the desc's, or NULL */
+    void *routing_user;
     char error[API_ERROR_SIZE];
 };
 
@@ -96,7 +100,7 @@ void api_lock(dsvk_context *ctx);
 void api_unlock(dsvk_context *ctx);
 
 /* Formats one line into an object's error string and returns status. The
- * model's is written under its context's lock. */
+ * context's is written under its lock, the model's under its error_lock. */
 dsvk_status api_context_fail(dsvk_context *ctx, dsvk_status status,
                              const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -112,6 +116,16 @@ dsvk_status api_session_fail(dsvk_session *session, dsvk_status status,
 dsvk_status api_write_line(char *err, size_t err_size, dsvk_status status,
                            const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+
+/* Builds a new model's tables of weight types, tensor names and metadata
+ * keys (api_inspect.c). DSVK_ERROR_OUT_OF_HOST_MEMORY, or DSVK_ERROR_BAD_FILE
+ * for more tensors or keys than a uint32_t counts; err receives one line. */
+dsvk_status api_model_index(dsvk_model *model, char *err, size_t err_size);
+
+/* DSVK_OK for a model loaded onto a device; for one opened on the host,
+ * DSVK_ERROR_UNSUPPORTED with the model's error saying so (for
+ * dsvk_session_create). */
+dsvk_status api_model_require_device(const dsvk_model *model);
 
 /* The public device description of a runtime one. */
 void api_device_info(const rt_device_info *in, dsvk_device_info *out);

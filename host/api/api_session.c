@@ -46,12 +46,28 @@ static bool before_step(void *user)
     return !cancel;
 }
 
+/* Forward reports each step's routes token by token, layers in order,
+ * from inside the step: under the context's lock (api_eval holds it). */
+static void report_routing(const forward_routing *r, void *user)
+{
+    const dsvk_session *s = user;
+    const dsvk_routing routing = {.layer = r->layer,
+                                  .position = r->position,
+                                  .n_used = r->n_used,
+                                  .experts = r->chosen,
+                                  .weights = r->weights};
+    s->on_routing(s->routing_user, &routing);
+}
+
 dsvk_status dsvk_session_create(const dsvk_model *model,
                                 const dsvk_session_desc *desc,
                                 dsvk_session **out)
 {
     static const dsvk_session_desc defaults = {0};
     *out = NULL;
+    dsvk_status refused = api_model_require_device(model);
+    if (refused != DSVK_OK)
+        return refused;
     if (!desc)
         desc = &defaults;
     dsvk_session *s = calloc(1, sizeof *s);
@@ -65,6 +81,8 @@ dsvk_status dsvk_session_create(const dsvk_model *model,
     s->model = model;
     s->cancel = desc->cancel;
     s->cancel_user = desc->cancel_user;
+    s->on_routing = desc->on_routing;
+    s->routing_user = desc->routing_user;
     if (!dsvk_cache_type_name(desc->cache_type)) {
         dsvk_session_destroy(s);
         return api_model_fail(model, DSVK_ERROR_INVALID_ARGUMENT,
@@ -76,6 +94,8 @@ dsvk_status dsvk_session_create(const dsvk_model *model,
                              .max_batch = desc->max_batch,
                              .timestamps = desc->timestamps,
                              .cache_type = desc->cache_type,
+                             .on_routing =
+                                 desc->on_routing ? report_routing : NULL,
                              .user = s,
                              .before_step = before_step};
     char err[API_ERROR_SIZE] = "";

@@ -56,9 +56,9 @@ typedef struct forward_desc {
      * maxStorageBufferRange. Tests lower it to split weights on small
      * models. */
     uint64_t max_binding_range;
-    /* Debugging (dsvk logits --dump-routing): when set, the chosen experts
-     * are downloaded after every step and reported. Costs one wait per
-     * MoE layer and step. */
+    /* When set, the chosen experts are downloaded after every step and
+     * reported (dsvk_session_desc.on_routing, and through it dsvk logits
+     * --dump-routing). Costs one wait per MoE layer and step. */
     forward_routing_fn on_routing;
     void *user; /* passed to on_routing and before_step */
     /* Called before each step of forward_eval; false stops the evaluation

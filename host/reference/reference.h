@@ -32,8 +32,9 @@ typedef struct ref_routing {
     float margin;
 } ref_routing;
 
-/* Called for every token and MoE layer during ref_eval (--dump-routing);
- * the pointers are valid only during the call. */
+/* Called for every token and MoE layer during ref_eval (the tests, and
+ * ref-logits --dump-routing); the pointers are valid only during the
+ * call. */
 typedef void (*ref_routing_fn)(const ref_routing *routing, void *user);
 
 typedef struct ref_desc {

@@ -4,7 +4,7 @@
  * LeakSanitizer, with the suppressions and the kept-loaded libraries the
  * leak tests use, must report it: ctest passes this test only when the
  * report names dsvk_context_create. */
-#include "api/api_private.h"
+#include "api/api_leak_control.h"
 #include "test_api_support.h"
 #include "testlib.h"
 
