@@ -65,10 +65,9 @@ dsvk_cli_test(cli_run_long_prompt LABEL gpu DEFS
 dsvk_cli_test(cli_run_chat LABEL gpu DEFS
   "-DCMD=${dsvk}|run|-m|${M}|--chat|--chat-format|deepseek2|--system|Be brief.|-p|Hi|-n|4|--seed|1|-v"
   "-DSTDERR=prompt [0-9]+ tokens.*${stats}")
-# No -m: the trained demo model when it is in assets/, else a random one
-# written to the build tree.
+# No -m: the demo model of assets/.
 dsvk_cli_test(cli_run_demo LABEL gpu DEFS "-DCMD=${dsvk}|run|-n|4|--seed|1"
-  "-DSTDERR=^dsvk: no -m given[^\n]*(King James Bible|RANDOM weights).*${stats}")
+  "-DSTDERR=^dsvk: no -m given[^\n]*King James Bible.*${stats}")
 
 # chat: turn accounting and /reset (tests/cli/chat_turns.cmake).
 foreach(profile none baseline)
@@ -150,3 +149,15 @@ foreach(command run chat bench)
     "-DCMD=${dsvk}|${command}|--help"
     "-DSTDOUT=^usage: dsvk ${command} .*-h, --help")
 endforeach()
+
+# devices: the listing through the public API's device caps, the
+# baseline profile's limits, and an index past the last (listed, then one
+# error line).
+dsvk_cli_test(cli_devices LABEL gpu DEFS "-DCMD=${dsvk}|devices"
+  "-DSTDOUT=^\\* 0: [^\n]+  \\(default\\)\n    type             [^\n]+\n.*    subgroup size    [0-9]+ \\([0-9]+-[0-9]+, size control (yes|no).*    kernels          (CPU|GPU) class\n.*    heap 0  .*push descriptors (yes|no), timestamps (yes|no)")
+dsvk_cli_test(cli_devices_baseline LABEL gpu DEFS
+  "-DCMD=${CMAKE_COMMAND}|-E|env|DSVK_EMULATE=baseline|${dsvk}|devices"
+  "-DSTDOUT=^emulating the 'baseline' profile.*shared memory    16384 bytes\n    workgroup        128 invocations.*shaderFloat16 no, shaderInt8 no, 16-bit storage no, 8-bit storage no\n.*timestamps no\n")
+dsvk_cli_test(cli_devices_past_last LABEL gpu DEFS
+  "-DCMD=${dsvk}|devices|--device|99" "-DEXIT=1" "-DSTDOUT=^  0: "
+  "-DSTDERR=^dsvk: no Vulkan device 99 \\(found [0-9]+, numbered from 0\\)\n$")

@@ -47,7 +47,7 @@ typedef struct options {
     uint32_t n_gen;
     uint32_t runs;
     dsvk_cache_type cache_type;
-    rt_device_desc device;
+    dsvk_context_desc device;
 } options;
 
 /* The field of a count option (-p, -n, -r), or NULL. */

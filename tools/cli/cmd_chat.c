@@ -67,7 +67,7 @@ typedef struct options {
     dsvk_cache_type cache_type;
     bool verbose;
     sampling_flags sampling;
-    rt_device_desc device;
+    dsvk_context_desc device;
 } options;
 
 /* Returns -1 to go on, else the exit code (help printed, or an error). */

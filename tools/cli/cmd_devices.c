@@ -8,16 +8,16 @@
 
 #define MAX_DEVICES 16
 
-static const char *type_name(VkPhysicalDeviceType type)
+static const char *type_name(dsvk_device_type type)
 {
     switch (type) {
-    case VK_PHYSICAL_DEVICE_TYPE_DISCRETE_GPU:
+    case DSVK_DEVICE_TYPE_DISCRETE_GPU:
         return "discrete GPU";
-    case VK_PHYSICAL_DEVICE_TYPE_INTEGRATED_GPU:
+    case DSVK_DEVICE_TYPE_INTEGRATED_GPU:
         return "integrated GPU";
-    case VK_PHYSICAL_DEVICE_TYPE_VIRTUAL_GPU:
+    case DSVK_DEVICE_TYPE_VIRTUAL_GPU:
         return "virtual GPU";
-    case VK_PHYSICAL_DEVICE_TYPE_CPU:
+    case DSVK_DEVICE_TYPE_CPU:
         return "CPU";
     default:
         return "other";
@@ -58,29 +58,35 @@ static double mib(uint64_t bytes)
     return (double)bytes / (1024.0 * 1024.0);
 }
 
-static void print_device(const rt_device_info *info)
+/* VK_MAKE_API_VERSION's fields, without the Vulkan headers. */
+static void print_api_version(uint32_t version)
 {
-    const rt_caps *c = &info->caps;
-    printf("%s %u: %s%s\n", info->chosen ? "*" : " ", info->index, c->name,
+    printf("    Vulkan           %u.%u.%u\n", (version >> 22) & 0x7fu,
+           (version >> 12) & 0x3ffu, version & 0xfffu);
+}
+
+static void print_device(const dsvk_device_info *info)
+{
+    const dsvk_device_caps *c = &info->caps;
+    printf("%s %u: %s%s\n", info->chosen ? "*" : " ", info->index, info->name,
            info->chosen ? "  (default)" : "");
-    printf("    type             %s\n", type_name(c->type));
+    printf("    type             %s\n", type_name(info->type));
     printf("    vendor           %s (0x%04x), device 0x%04x\n",
-           vendor_name(c->vendor_id), c->vendor_id, c->device_id);
-    printf("    Vulkan           %u.%u.%u\n",
-           VK_API_VERSION_MAJOR(c->api_version),
-           VK_API_VERSION_MINOR(c->api_version),
-           VK_API_VERSION_PATCH(c->api_version));
+           vendor_name(info->vendor_id), info->vendor_id, info->device_id);
+    print_api_version(info->api_version);
     if (!info->usable) {
         printf("    not usable       %s\n", info->unusable_reason);
         return;
     }
-    printf("    driver           %s (%s)\n", c->driver_name, c->driver_info);
+    printf("    driver           %s (%s)\n", info->driver_name,
+           info->driver_info);
     printf("    subgroup size    %u (%u-%u, size control %s; arithmetic %s, "
            "shuffle %s)\n",
-           c->subgroup_size, c->min_subgroup_size, c->max_subgroup_size,
+           info->subgroup_size, c->min_subgroup_size, c->max_subgroup_size,
            yes(c->subgroup_size_control), yes(c->subgroup_arithmetic),
            yes(c->subgroup_shuffle));
-    printf("    kernels          %s class\n", c->cpu_kernels ? "CPU" : "GPU");
+    printf("    kernels          %s class\n",
+           info->kernels == DSVK_KERNELS_CPU ? "CPU" : "GPU");
     printf("    shared memory    %u bytes\n", c->max_shared_memory);
     printf("    workgroup        %u invocations, size %ux%ux%u, count "
            "%ux%ux%u\n",
@@ -96,7 +102,7 @@ static void print_device(const rt_device_info *info)
     for (uint32_t h = 0; h < c->heap_count; h++)
         printf("    heap %-2u          %.1f MiB%s\n", h, mib(c->heaps[h].size),
                c->heaps[h].device_local ? " device-local" : "");
-    printf("    unified memory   %s\n", yes(c->unified_memory));
+    printf("    unified memory   %s\n", yes(info->unified_memory));
     printf("    shaderFloat16 %s, shaderInt8 %s, 16-bit storage %s, 8-bit "
            "storage %s\n",
            yes(c->shader_float16), yes(c->shader_int8), yes(c->storage_16bit),
@@ -114,7 +120,7 @@ static void print_device(const rt_device_info *info)
 
 int cmd_devices(int argc, char **argv)
 {
-    rt_device_desc desc;
+    dsvk_context_desc desc;
     if (!cli_device_desc(&desc))
         return 1;
     for (int i = 1; i < argc; i++) {
@@ -133,22 +139,25 @@ int cmd_devices(int argc, char **argv)
         }
         return cli_error("devices: unknown option '%s'", argv[i]);
     }
-    static rt_device_info infos[MAX_DEVICES];
+    static dsvk_device_info infos[MAX_DEVICES];
     uint32_t count = 0;
     char err[512];
     dsvk_status status =
-        rt_list_devices(&desc, infos, MAX_DEVICES, &count, err, sizeof err);
+        dsvk_list_devices(&desc, infos, MAX_DEVICES, &count, err, sizeof err);
     if (status != DSVK_OK && count == 0)
         return cli_error("%s", err);
-    if (desc.emulate != RT_EMULATE_NONE)
+    if (desc.emulation != DSVK_EMULATION_NONE)
         printf("emulating the '%s' profile: limits and features below are "
                "what dsvk will use\n\n",
-               rt_emulation_name(desc.emulate));
+               dsvk_emulation_name(desc.emulation));
     for (uint32_t i = 0; i < count && i < MAX_DEVICES; i++) {
         print_device(&infos[i]);
         if (i + 1 < count)
             printf("\n");
     }
     /* Still list the devices when the choice failed, then say why. */
-    return status == DSVK_OK ? 0 : cli_error("%s", err);
+    bool chosen = false;
+    for (uint32_t i = 0; i < count && i < MAX_DEVICES; i++)
+        chosen = chosen || infos[i].chosen;
+    return status == DSVK_OK && chosen ? 0 : cli_error("%s", err);
 }

@@ -1,10 +1,9 @@
 /* dsvk tokenize: text -> token ids with a model's tokenizer. Works on full
- * models and on vocab-only GGUF files; needs no GPU. */
+ * models and on vocab-only GGUF files of any architecture; needs no GPU
+ * (dsvk_model_open reads the tokenizer alone). */
 #include "commands.h"
 #include "common.h"
-
-#include "gguf/gguf.h"
-#include "text/tokenizer.h"
+#include "dsvk.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -81,12 +80,39 @@ static int parse_args(int argc, char **argv, options *o)
     return -1;
 }
 
-static int print_ids(const tok_ids *ids)
+static int print_ids(const dsvk_token *ids, size_t count)
 {
-    for (size_t i = 0; i < ids->count; i++)
-        printf(i ? " %d" : "%d", (int)ids->ids[i]);
+    for (size_t i = 0; i < count; i++)
+        printf(i ? " %d" : "%d", (int)ids[i]);
     putchar('\n');
     return fflush(stdout) == 0 ? 0 : cli_error("cannot write the ids");
+}
+
+/* The ids of the text, malloc'd (the caller frees them); NULL with the
+ * error printed on failure. */
+static dsvk_token *tokenize(const dsvk_model *model, const char *text,
+                            size_t len, const options *o, size_t *count)
+{
+    /* Asked for the size first: capacity 0 fails unless the text needs no
+     * ids. */
+    dsvk_status status = dsvk_tokenize(model, text, len, o->bos,
+                                       o->parse_special, NULL, 0, count);
+    dsvk_token *ids = NULL;
+    if (status == DSVK_OK || status == DSVK_ERROR_BUFFER_TOO_SMALL) {
+        ids = malloc((*count ? *count : 1) * sizeof *ids);
+        if (!ids) {
+            cli_error("out of memory for %zu token ids", *count);
+            return NULL;
+        }
+        status = dsvk_tokenize(model, text, len, o->bos, o->parse_special, ids,
+                               *count, count);
+    }
+    if (status != DSVK_OK) {
+        cli_error("%s", dsvk_model_error(model));
+        free(ids);
+        return NULL;
+    }
+    return ids;
 }
 
 int cmd_tokenize(int argc, char **argv)
@@ -106,22 +132,19 @@ int cmd_tokenize(int argc, char **argv)
     const char *text = o.file ? contents : o.text;
 
     char err[512] = "";
-    gguf_file *f = NULL;
-    tok *t = NULL;
-    tok_ids ids = {0};
+    dsvk_model *model = NULL;
     code = 1;
-    if (gguf_open(o.model, &f, err, sizeof err) != DSVK_OK)
+    if (dsvk_model_open(o.model, DSVK_OPEN_VOCAB, &model, err, sizeof err) !=
+        DSVK_OK) {
         cli_error("%s", err);
-    else if (tok_load(f, &t, err, sizeof err) != DSVK_OK)
-        cli_error("%s: %s", o.model, err);
-    else if (tok_encode(t, text, len, o.bos, o.parse_special, &ids, err,
-                        sizeof err) != DSVK_OK)
-        cli_error("%s", err);
-    else
-        code = print_ids(&ids);
-    tok_ids_free(&ids);
-    tok_free(t);
-    gguf_close(f);
+    } else {
+        size_t count = 0;
+        dsvk_token *ids = tokenize(model, text, len, &o, &count);
+        if (ids)
+            code = print_ids(ids, count);
+        free(ids);
+    }
+    dsvk_model_destroy(model);
     free(contents);
     return code;
 }

@@ -23,38 +23,43 @@ static void log_to_stderr(void *user, const char *message)
     fprintf(stderr, "dsvk: %s\n", message);
 }
 
-static bool parse_index(const char *text, int *out)
+bool cli_parse_device(const char *text, uint32_t *device)
 {
     char *end;
     errno = 0;
     long value = strtol(text, &end, 10);
     if (errno || end == text || *end || value < 0 || value > 1000000)
         return false;
-    *out = (int)value;
+    *device = DSVK_DEVICE_INDEX(value);
     return true;
 }
 
-bool cli_device_desc(rt_device_desc *desc)
+bool cli_context_desc(dsvk_context_desc *desc, char *err, size_t err_size)
 {
     /* Static: the desc only borrows the string. */
     static char cache_dir[4096];
-    *desc = (rt_device_desc){.device_index = -1, .log = log_to_stderr};
+    *desc =
+        (dsvk_context_desc){.device = DSVK_DEVICE_BEST, .log = log_to_stderr};
 
     const char *device = getenv("DSVK_DEVICE");
-    if (device && *device && !parse_index(device, &desc->device_index)) {
-        cli_error("DSVK_DEVICE=%s is not a device index (see dsvk devices)",
-                  device);
+    if (device && *device && !cli_parse_device(device, &desc->device)) {
+        snprintf(err, err_size,
+                 "DSVK_DEVICE=%s is not a device index (see dsvk devices)",
+                 device);
         return false;
     }
     const char *emulate = getenv("DSVK_EMULATE");
-    if (emulate && !rt_emulation_from_name(emulate, &desc->emulate)) {
-        cli_error("DSVK_EMULATE=%s is not one of: none, baseline", emulate);
+    if (emulate && *emulate &&
+        dsvk_emulation_from_name(emulate, &desc->emulation) != DSVK_OK) {
+        snprintf(err, err_size, "DSVK_EMULATE=%s is not one of: none, baseline",
+                 emulate);
         return false;
     }
     const char *kernels = getenv("DSVK_KERNELS");
     if (kernels && *kernels &&
-        !rt_kernel_class_from_name(kernels, &desc->kernels)) {
-        cli_error("DSVK_KERNELS=%s is not one of: auto, gpu, cpu", kernels);
+        dsvk_kernel_class_from_name(kernels, &desc->kernels) != DSVK_OK) {
+        snprintf(err, err_size, "DSVK_KERNELS=%s is not one of: auto, gpu, cpu",
+                 kernels);
         return false;
     }
     const char *validation = getenv("DSVK_VALIDATION");
@@ -72,13 +77,22 @@ bool cli_device_desc(rt_device_desc *desc)
     return true;
 }
 
-bool cli_device_option(int argc, char **argv, int *i, rt_device_desc *desc,
+bool cli_device_desc(dsvk_context_desc *desc)
+{
+    char err[512];
+    if (cli_context_desc(desc, err, sizeof err))
+        return true;
+    cli_error("%s", err);
+    return false;
+}
+
+bool cli_device_option(int argc, char **argv, int *i, dsvk_context_desc *desc,
                        bool *ok)
 {
     *ok = true;
     if (strcmp(argv[*i], "--device") != 0)
         return false;
-    if (*i + 1 >= argc || !parse_index(argv[*i + 1], &desc->device_index)) {
+    if (*i + 1 >= argc || !cli_parse_device(argv[*i + 1], &desc->device)) {
         cli_error("--device needs a device index (see dsvk devices)");
         *ok = false;
     }

@@ -3,7 +3,6 @@
 #ifndef DSVK_CLI_COMMON_H
 #define DSVK_CLI_COMMON_H
 
-#include "device.h"
 #include "dsvk.h"
 
 #include <stdbool.h>
@@ -14,15 +13,24 @@
 int cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Fills desc from DSVK_DEVICE (index), DSVK_EMULATE (none|baseline),
- * DSVK_VALIDATION (1 = on), the pipeline cache directory
- * ($XDG_CACHE_HOME/dsvk, else ~/.cache/dsvk) and a logger to stderr.
- * Returns false (after printing why) on a malformed variable. */
-bool cli_device_desc(rt_device_desc *desc);
+ * DSVK_KERNELS (auto|gpu|cpu), DSVK_VALIDATION (1 = on), the pipeline
+ * cache directory ($XDG_CACHE_HOME/dsvk, else ~/.cache/dsvk) and a logger
+ * that prints "dsvk: <line>" to stderr. The program's one mapping of its
+ * environment onto the library's options (dsvk serve uses it too). False
+ * with the reason in err on a malformed variable. */
+bool cli_context_desc(dsvk_context_desc *desc, char *err, size_t err_size);
+
+/* cli_context_desc, printing the reason with cli_error on failure. */
+bool cli_device_desc(dsvk_context_desc *desc);
+
+/* Parses a device index as dsvk devices prints it into *device
+ * (DSVK_DEVICE_INDEX encoding); false when text is not one. */
+bool cli_parse_device(const char *text, uint32_t *device);
 
 /* If argv[*i] is "--device", reads the index after it into desc, advances
  * *i past it and returns true; *ok is false (error printed) if the index is
  * missing or malformed. */
-bool cli_device_option(int argc, char **argv, int *i, rt_device_desc *desc,
+bool cli_device_option(int argc, char **argv, int *i, dsvk_context_desc *desc,
                        bool *ok);
 
 /* Reads a whole file (or stdin for "-") into malloc'd memory with a NUL

@@ -1,6 +1,5 @@
 #include "open_model.h"
 
-#include "api/api_device_desc.h"
 #include "common.h"
 #include "progress.h"
 
@@ -22,14 +21,12 @@ static bool on_load_progress(void *user, float fraction)
     return true;
 }
 
-bool open_model_load(open_model *m, const rt_device_desc *device,
+bool open_model_load(open_model *m, const dsvk_context_desc *ctx_desc,
                      const char *path)
 {
     *m = (open_model){0};
-    dsvk_context_desc ctx_desc;
-    api_context_desc_from_device(device, &ctx_desc);
     char err[512] = "";
-    if (dsvk_context_create(&ctx_desc, &m->ctx, err, sizeof err) != DSVK_OK) {
+    if (dsvk_context_create(ctx_desc, &m->ctx, err, sizeof err) != DSVK_OK) {
         cli_error("%s", err);
         return false;
     }

@@ -5,7 +5,6 @@
 #ifndef DSVK_CLI_OPEN_MODEL_H
 #define DSVK_CLI_OPEN_MODEL_H
 
-#include "device.h"
 #include "dsvk.h"
 
 typedef struct open_model {
@@ -17,7 +16,7 @@ typedef struct open_model {
 
 /* Creates the context and loads `path`. Returns false after printing the
  * error; m is then safe to pass to open_model_close. */
-bool open_model_load(open_model *m, const rt_device_desc *device,
+bool open_model_load(open_model *m, const dsvk_context_desc *ctx_desc,
                      const char *path);
 
 /* Resolves `requested` (AUTO: the model's chat template) into *out. False

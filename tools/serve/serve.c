@@ -4,6 +4,8 @@
 #include "serve.h"
 #include "server.h"
 
+#include "common.h"
+
 #include <errno.h>
 #include <inttypes.h>
 #include <signal.h>
@@ -119,11 +121,10 @@ static int parse_args(int argc, char **argv, serve_options *o)
                             value);
             o->max_body = n;
         } else if (strcmp(a, "--device") == 0) {
-            if (!parse_number(value, 0, 1000, &n))
+            if (!cli_parse_device(value, &o->device))
                 return fail("--device needs a device index (see dsvk "
                             "devices), not '%s'",
                             value);
-            o->device = DSVK_DEVICE_INDEX(n);
         } else if (strcmp(a, "--cache-type") == 0) {
             if (dsvk_cache_type_from_name(value, &o->cache_type) != DSVK_OK)
                 return fail("--cache-type is f16 or q8_0, not '%s'", value);
@@ -148,42 +149,19 @@ static void log_line(void *user, const char *message)
     serve_log("%s", message);
 }
 
-/* The environment the other subcommands read too (see dsvk --help). */
+/* The environment the other subcommands read too (see dsvk --help), with
+ * --device over DSVK_DEVICE and the server's own log lines. */
 static bool context_desc_from_env(const serve_options *o,
                                   dsvk_context_desc *desc)
 {
-    static char cache_dir[4096];
-    *desc = (dsvk_context_desc){.device = o->device, .log = log_line};
-    const char *device = getenv("DSVK_DEVICE");
-    uint64_t index;
-    if (!o->device && device && *device) {
-        if (!parse_number(device, 0, 1000, &index)) {
-            fail("DSVK_DEVICE=%s is not a device index", device);
-            return false;
-        }
-        desc->device = DSVK_DEVICE_INDEX(index);
-    }
-    const char *emulate = getenv("DSVK_EMULATE");
-    if (emulate && *emulate &&
-        dsvk_emulation_from_name(emulate, &desc->emulation) != DSVK_OK) {
-        fail("DSVK_EMULATE=%s is not one of: none, baseline", emulate);
+    char err[512];
+    if (!cli_context_desc(desc, err, sizeof err)) {
+        fail("%s", err);
         return false;
     }
-    const char *kernels = getenv("DSVK_KERNELS");
-    if (kernels && *kernels &&
-        dsvk_kernel_class_from_name(kernels, &desc->kernels) != DSVK_OK) {
-        fail("DSVK_KERNELS=%s is not one of: auto, gpu, cpu", kernels);
-        return false;
-    }
-    const char *validation = getenv("DSVK_VALIDATION");
-    desc->validation = validation && *validation && strcmp(validation, "0");
-    const char *xdg = getenv("XDG_CACHE_HOME");
-    const char *home = getenv("HOME");
-    if (xdg && *xdg)
-        snprintf(cache_dir, sizeof cache_dir, "%s/dsvk", xdg);
-    else if (home && *home)
-        snprintf(cache_dir, sizeof cache_dir, "%s/.cache/dsvk", home);
-    desc->pipeline_cache_dir = cache_dir[0] ? cache_dir : NULL;
+    if (o->device)
+        desc->device = o->device;
+    desc->log = log_line;
     return true;
 }
 
