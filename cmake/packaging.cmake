@@ -68,10 +68,9 @@ install(TARGETS dsvk_shared dsvk_dist_static EXPORT dsvkTargets
         LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR})
 install(TARGETS dsvk RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
-# An installed dsvk looks for its trained demo model in ../share/dsvk
-# (tools/cli/demo_model.c); without one it writes a random model instead.
-install(FILES assets/demo-kjv.gguf DESTINATION ${CMAKE_INSTALL_DATADIR}/dsvk
-        OPTIONAL)
+# An installed dsvk looks for its demo model in ../share/dsvk
+# (tools/cli/demo_model.c).
+install(FILES assets/demo-kjv.gguf DESTINATION ${CMAKE_INSTALL_DATADIR}/dsvk)
 
 # pkg-config finds the prefix relative to dsvk.pc (${pcfiledir}), because
 # the prefix is often chosen only at install time (cmake --install --prefix).

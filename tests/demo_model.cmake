@@ -15,8 +15,7 @@ endforeach()
 
 # dsvk run without -m, as a user first runs it from the build tree
 # (tools/cli/demo_model.c): it must find assets/demo-kjv.gguf, say so on
-# stderr and generate. Without the model it says it fell back to
-# random weights, which fails the pattern.
+# stderr and generate.
 foreach(profile none baseline)
   add_test(NAME cli_run_demo_trained.${profile}
            COMMAND ${CMAKE_COMMAND} "-DCMD=$<TARGET_FILE:dsvk>|run|-n|16|--seed|1"
@@ -25,3 +24,10 @@ foreach(profile none baseline)
   set_tests_properties(cli_run_demo_trained.${profile} PROPERTIES
     ENVIRONMENT "DSVK_EMULATE=${profile};DSVK_VALIDATION=1" LABELS gpu)
 endforeach()
+
+# A dsvk that cannot find the demo model says so and stops.
+add_test(NAME cli_run_demo_missing
+         COMMAND ${CMAKE_COMMAND} -DDSVK=$<TARGET_FILE:dsvk>
+                 -DWORK=${CMAKE_CURRENT_BINARY_DIR}/demo_missing
+                 -P ${DSVK_TEST_DIR}/cli/demo_missing.cmake)
+set_tests_properties(cli_run_demo_missing PROPERTIES LABELS host)

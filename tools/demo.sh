@@ -1,8 +1,7 @@
 #!/usr/bin/env bash
 # Installs what dsvk needs, builds it, and shows it at work: the Vulkan
 # devices it finds, then `dsvk run` on the demo model (trained on the King
-# James Bible; a random-weight model where that is missing), which ends
-# with its tokens/s.
+# James Bible), which ends with its tokens/s.
 #   DSVK_BUILD_DIR  build directory (default: build)
 #   DSVK_JOBS       parallel build jobs (default: all cores)
 set -euo pipefail

@@ -39,8 +39,7 @@ static void usage(FILE *out)
           "the end.\n"
           "Without -m it runs the demo model, a small model trained on the "
           "King James\n"
-          "Bible (or a random-weight model where that is not available), "
-          "on the\nprompt \"" DEMO_PROMPT
+          "Bible, on the\nprompt \"" DEMO_PROMPT
           "\" with --temp 0.8 --repeat-penalty 1.1.\n"
           "\n"
           "options:\n"
@@ -91,7 +90,7 @@ typedef struct options {
     bool no_bos;
     bool verbose;
     sampling_flags sampling;
-    rt_device_desc device;
+    dsvk_context_desc device;
 } options;
 
 static bool takes_value(const char *a)
