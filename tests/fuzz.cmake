@@ -4,7 +4,13 @@
 # tools/fuzz/replay.c into programs that run tests/fuzz-corpus/<target>
 # once: each seed and each saved finding stays a host test, under ASan and
 # UBSan in the sanitizer build.
-foreach(target gguf tokenizer chat serve_request)
+# fuzz_model_open starts from fuzz_gguf's seeds (tools/test.sh too).
+set(DSVK_FUZZ_SEEDS_model_open gguf)
+foreach(target gguf model_open tokenizer chat serve_request)
+  set(seeds ${target})
+  if(DEFINED DSVK_FUZZ_SEEDS_${target})
+    set(seeds ${DSVK_FUZZ_SEEDS_${target}})
+  endif()
   set(exe fuzz_${target})
   if(DSVK_FUZZ)
     add_executable(${exe} ${CMAKE_SOURCE_DIR}/tools/fuzz/${exe}.c)
@@ -13,7 +19,7 @@ foreach(target gguf tokenizer chat serve_request)
     add_executable(${exe} ${CMAKE_SOURCE_DIR}/tools/fuzz/${exe}.c
                    ${CMAKE_SOURCE_DIR}/tools/fuzz/replay.c)
     add_test(NAME ${exe}_corpus
-             COMMAND ${exe} ${DSVK_TEST_DIR}/fuzz-corpus/${target})
+             COMMAND ${exe} ${DSVK_TEST_DIR}/fuzz-corpus/${seeds})
     set_tests_properties(${exe}_corpus PROPERTIES LABELS host)
   endif()
   target_link_libraries(${exe} PRIVATE dsvk_static)

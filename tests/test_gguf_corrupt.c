@@ -203,6 +203,8 @@ static void test_key_values(const fixture *fx)
     if (bos)
         expect_rename_error(fx, bos->key, "tokenizer.ggml.add_eos_token",
                             "duplicate key 'tokenizer.ggml.add_eos_token'");
+    expect_patch_error(fx, offset_of(fx, arch->key.data) + 3, 0, 1,
+                       "the key holds a NUL byte");
 }
 
 /* general.file_type has the same length as general.alignment, so renaming
@@ -274,6 +276,8 @@ static void test_tensor_infos(const fixture *fx)
                        "runs past the end of the file");
     expect_rename_error(fx, norm->name, "blk.0.attn_norm.weight",
                         "duplicate tensor name 'blk.0.attn_norm.weight'");
+    expect_patch_error(fx, offset_of(fx, norm->name.data) + 2, 0, 1,
+                       "the name holds a NUL byte");
 }
 
 static void test_block_size(const fixture *q8)

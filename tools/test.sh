@@ -61,7 +61,9 @@ ctest --test-dir "$build/asan" -L 'host|leaks' --output-on-failure -j "$jobs" \
 # 10 s fails the stage, and the input is saved in $build/fuzz/findings.
 [ "$fuzz_runs" -gt 0 ] || exit 0
 CC=clang cmake -S . -B "$build/fuzz" -DDSVK_WERROR=ON -DDSVK_FUZZ=ON
-targets=(gguf tokenizer chat serve_request)
+targets=(gguf model_open tokenizer chat serve_request)
+# Where a target's seeds are when they are not in its own folder.
+declare -A seeds=([model_open]=gguf)
 cmake --build "$build/fuzz" -j "$jobs" --target "${targets[@]/#/fuzz_}"
 mkdir -p "$build/fuzz/findings"
 for target in "${targets[@]}"; do
@@ -70,5 +72,5 @@ for target in "${targets[@]}"; do
     "$build/fuzz/tests/fuzz_$target" -runs="$fuzz_runs" -seed="$fuzz_seed" \
         -timeout=10 -print_final_stats=1 \
         -artifact_prefix="$build/fuzz/findings/$target-" \
-        "$corpus" "tests/fuzz-corpus/$target"
+        "$corpus" "tests/fuzz-corpus/${seeds[$target]:-$target}"
 done

@@ -270,6 +270,10 @@ static bool parse_kv(reader *r, gguf_kv *kv, uint64_t index)
     }
     snprintf(where, sizeof where, "key/value %llu ('%s')",
              (unsigned long long)index, gguf_quote(kv->key, name));
+    /* Keys are looked up as C strings (and listed as such by the API): one
+     * with a NUL inside would be listed under another name. */
+    if (memchr(kv->key.data, '\0', kv->key.len))
+        return fail(r, "%s: the key holds a NUL byte", where);
 
     uint32_t type;
     if (!read_u32(r, &type)) {
@@ -304,6 +308,8 @@ static bool parse_tensor_info(reader *r, gguf_tensor *t, uint64_t index)
     }
     snprintf(where, sizeof where, "tensor %llu ('%s')",
              (unsigned long long)index, gguf_quote(t->name, name));
+    if (memchr(t->name.data, '\0', t->name.len))
+        return fail(r, "%s: the name holds a NUL byte", where);
 
     snprintf(what, sizeof what, "%s shape", where);
     if (!read_u32(r, &t->n_dims))
