@@ -447,6 +447,7 @@ static void check_bad_files(void)
                    DSVK_ERROR_IO);
     /* Cut inside the metadata, and inside the last tensor's data. */
     for (int head = 0; head < 2; head++) {
+        /* A mkstemp template, in the test's working directory. */
         char path[] = "dsvk-inspect-truncated-XXXXXX";
         if (write_truncated(tiny, 1000, head, path))
             check_bad_file("truncated copy", path, DSVK_ERROR_BAD_FILE);

@@ -1,5 +1,4 @@
 #include "test_api_support.h"
-#include "api/api_device_desc.h"
 #include "testlib.h"
 #include "testlib_gpu.h"
 
@@ -7,12 +6,25 @@
 #include <string.h>
 
 /* The same settings as the runtime tests (DSVK_DEVICE, DSVK_EMULATE,
- * DSVK_VALIDATION) and the same validation-message counter. */
+ * DSVK_KERNELS, DSVK_VALIDATION) and the same validation-message counter:
+ * testlib_gpu parses them once, into the runtime's desc, mapped here onto
+ * the public one. */
 dsvk_context_desc test_api_desc(void)
 {
     const rt_device_desc device = test_gpu_desc();
-    dsvk_context_desc desc;
-    api_context_desc_from_device(&device, &desc);
+    dsvk_context_desc desc = {
+        .device = device.device_index < 0
+                      ? DSVK_DEVICE_BEST
+                      : DSVK_DEVICE_INDEX(device.device_index),
+        .kernels = (dsvk_kernel_class)device.kernels,
+        .validation = device.validation,
+        .pipeline_cache_dir = device.pipeline_cache_dir,
+        .log = device.log,
+        .log_user = device.log_user,
+    };
+    /* Both enums have the same names, so the name maps one to the other. */
+    dsvk_emulation_from_name(rt_emulation_name(device.emulate),
+                             &desc.emulation);
     return desc;
 }
 
