@@ -3,8 +3,8 @@
  * the queries, the cache write), then absorbed attention compared with the
  * reference's decompressed form, for every weight type of attn_k_b/attn_v_b;
  * one token and whole prompts (matvec and matmul head products), chunks
- * continuing at pos0 > 0, contexts that are not multiples of the 64 positions
- * per pass, with and without context splits (merged by the last split to
+ * continuing at pos0 > 0, contexts that are not multiples of the positions of
+ * a pass, with and without context splits (merged by the last split to
  * finish, twice on one scratch), several head groups with a partial last
  * one, contexts long enough for lavapipe's loop limit; then clean errors
  * for bad arguments. */
@@ -34,18 +34,27 @@ typedef struct attention_case {
     uint32_t pos0;
     uint32_t n_split; /* 0: the launcher chooses */
     dsvk_cache_type cache;
+    /* The cache regions on 16-byte boundaries, as a session places them:
+     * f16 rows of whole groups of 8 are then read 16 bytes at a time
+     * (mla_attention.comp's WIDE); otherwise word by word. */
+    bool aligned;
 } attention_case;
 
 /* H 3, dn 16, dr 8, dv 12, r 40: nothing a multiple of a workgroup. */
 static const mla_shape small = {3, 16, 8, 12, 40};
-/* 33 heads: two groups of 17 and 16 on every device (the accumulator
- * budget allows 32 heads of r 40), the last group partial. */
+/* 33 heads: five groups of 7 on every device (the accumulator budget
+ * allows 8 heads), the last group partial. */
 static const mla_shape many_heads = {33, 16, 8, 12, 40};
 /* Q8_0 needs rows of whole 32-blocks: attn_k_b rows are dn, attn_v_b rows
  * r long. */
 static const mla_shape small_q8 = {3, 32, 8, 12, 64};
 /* K-quants need rows of whole 256-blocks. */
 static const mla_shape small_k = {3, 256, 8, 12, 256};
+/* r and dr not multiples of the 8 values the attention reads at once: the
+ * last group of each row is partial (r 44 and dr 4 for a q8_0 cache, which
+ * needs multiples of 4). */
+static const mla_shape partial_group = {3, 16, 6, 12, 42};
+static const mla_shape partial_group_q8 = {3, 16, 4, 12, 44};
 
 static const uint32_t types[] = {DSVK_TYPE_F32,  DSVK_TYPE_F16,  DSVK_TYPE_BF16,
                                  DSVK_TYPE_Q8_0, DSVK_TYPE_Q4_0, DSVK_TYPE_Q4_1,
@@ -162,11 +171,15 @@ static void read_cache(ops_fixture *f, const mla_shape *s,
 /* A cache of n_ctx positions in a new buffer, both parts off any
  * alignment larger than 4. */
 static mla_latent_cache new_cache(ops_fixture *f, const mla_shape *s,
-                                  dsvk_cache_type type, uint32_t n_ctx)
+                                  dsvk_cache_type type, uint32_t n_ctx,
+                                  bool aligned)
 {
+    const uint64_t lead = aligned ? 16 : 4;
+    const uint64_t latent_bytes = mla_latent_bytes(s, type, n_ctx);
     mla_latent_cache cache = {
-        .latent_offset = 4,
-        .rope_key_offset = 4 + mla_latent_bytes(s, type, n_ctx) + 12,
+        .latent_offset = lead,
+        .rope_key_offset = aligned ? (lead + latent_bytes + 15) / 16 * 16 + 16
+                                   : lead + latent_bytes + 12,
         .n_ctx = n_ctx,
         .type = type,
     };
@@ -212,7 +225,7 @@ static void run_attention(ops_fixture *f, const attention_case *c)
     rt_buffer_upload(f->dev, q_buf, 4, q, (size_t)T * H * (dn + dr) * 4);
 
     /* Room for 5 more positions. */
-    mla_latent_cache cache = new_cache(f, s, c->cache, n_kv + 5);
+    mla_latent_cache cache = new_cache(f, s, c->cache, n_kv + 5, c->aligned);
     const rt_buffer *out_buf =
         fixture_buffer(f, NULL, 8 + (size_t)T * H * dv * 4);
     const rt_buffer *scratch =
@@ -264,12 +277,13 @@ static void run_attention(ops_fixture *f, const attention_case *c)
     double nmse = test_nmse(out, out_ref, (size_t)T * H * dv);
     const char *cache_name = dsvk_cache_type_name(c->cache);
     CHECK(nmse <= ATTENTION_TOLERANCE,
-          "%s H %u r %u, %s cache, %u tokens at %u, splits %u: nmse %g",
-          fixture_type_name(c->type), H, r, cache_name, T, c->pos0, c->n_split,
-          nmse);
-    printf("attention %-4s H %2u r %3u, %-4s cache: %2u tokens at %5u, "
+          "%s H %u r %u, %s cache%s, %u tokens at %u, splits %u: nmse %g",
+          fixture_type_name(c->type), H, r, cache_name,
+          c->aligned ? " (aligned)" : "", T, c->pos0, c->n_split, nmse);
+    printf("attention %-4s H %2u r %3u, %-4s cache%s: %2u tokens at %5u, "
            "splits %2u: nmse %.2g\n",
-           fixture_type_name(c->type), H, r, cache_name, T, c->pos0, c->n_split,
+           fixture_type_name(c->type), H, r, cache_name,
+           c->aligned ? " (16-byte aligned)" : "", T, c->pos0, c->n_split,
            nmse);
 
     fixture_release(f);
@@ -290,32 +304,53 @@ static void test_attention(ops_fixture *f)
      * prompt chunk continuing a context (matmul head products). */
     for (size_t t = 0; t < sizeof types / sizeof types[0]; t++) {
         const mla_shape *s = shape_for(types[t]);
-        run_attention(
-            f, &(attention_case){types[t], *s, 1, 150, 0, DSVK_CACHE_F16});
-        run_attention(
-            f, &(attention_case){types[t], *s, 17, 100, 0, DSVK_CACHE_F16});
+        run_attention(f, &(attention_case){types[t], *s, 1, 150, 0,
+                                           DSVK_CACHE_F16, false});
+        run_attention(f, &(attention_case){types[t], *s, 17, 100, 0,
+                                           DSVK_CACHE_F16, false});
     }
     const dsvk_cache_type F16 = DSVK_CACHE_F16, Q8 = DSVK_CACHE_Q8_0;
     const attention_case cases[] = {
-        {DSVK_TYPE_F32, small, 1, 0, 0, F16},    /* first token: one position */
-        {DSVK_TYPE_F16, small, 3, 0, 0, F16},    /* short prompt */
-        {DSVK_TYPE_F16, small, 3, 70, 0, F16},   /* short chunk, two passes */
-        {DSVK_TYPE_F32, small, 17, 0, 0, F16},   /* prompt, matmul products */
-        {DSVK_TYPE_F32, small, 3, 130, 1, F16},  /* three passes, one split */
-        {DSVK_TYPE_BF16, small, 1, 200, 8, F16}, /* more splits than passes */
-        {DSVK_TYPE_F16, small, 2, 63, 16, F16},  /* 2 x 16 = all split rows */
-        {DSVK_TYPE_F32, many_heads, 2, 65, 0, F16},
-        {DSVK_TYPE_F16, many_heads, 9, 0, 0, F16},
+        {DSVK_TYPE_F32, small, 1, 0, 0, F16,
+         false}, /* first token: one position */
+        {DSVK_TYPE_F16, small, 3, 0, 0, F16, false}, /* short prompt */
+        {DSVK_TYPE_F16, small, 3, 70, 0, F16,
+         false}, /* short chunk, two passes */
+        {DSVK_TYPE_F32, small, 17, 0, 0, F16,
+         false}, /* prompt, matmul products */
+        {DSVK_TYPE_F32, small, 3, 130, 1, F16,
+         false}, /* three passes, one split */
+        {DSVK_TYPE_BF16, small, 1, 200, 8, F16,
+         false}, /* more splits than passes */
+        {DSVK_TYPE_F16, small, 2, 63, 16, F16,
+         false}, /* 2 x 16 = all split rows */
+        {DSVK_TYPE_F32, many_heads, 2, 65, 0, F16, false},
+        {DSVK_TYPE_F16, many_heads, 9, 0, 0, F16, false},
         /* 24 splits of 2 tokens: more than one dispatch's split rows. */
-        {DSVK_TYPE_F32, small, 2, 2600, 24, F16},
+        {DSVK_TYPE_F32, small, 2, 2600, 24, F16, false},
         /* A q8_0 cache: r 40 ends in a short block of 8, dr 8 is one. */
-        {DSVK_TYPE_F32, small, 1, 0, 0, Q8},
-        {DSVK_TYPE_F16, small, 3, 70, 0, Q8},
-        {DSVK_TYPE_F32, small, 17, 100, 0, Q8},
-        {DSVK_TYPE_BF16, small, 1, 200, 8, Q8},
-        {DSVK_TYPE_Q8_0, small_q8, 1, 150, 0, Q8}, /* whole blocks */
-        {DSVK_TYPE_F32, many_heads, 2, 65, 0, Q8},
-        {DSVK_TYPE_F32, small, 2, 2600, 24, Q8},
+        {DSVK_TYPE_F32, small, 1, 0, 0, Q8, false},
+        {DSVK_TYPE_F16, small, 3, 70, 0, Q8, false},
+        {DSVK_TYPE_F32, small, 17, 100, 0, Q8, false},
+        {DSVK_TYPE_BF16, small, 1, 200, 8, Q8, false},
+        {DSVK_TYPE_Q8_0, small_q8, 1, 150, 0, Q8, false}, /* whole blocks */
+        {DSVK_TYPE_F32, many_heads, 2, 65, 0, Q8, false},
+        {DSVK_TYPE_F32, small, 2, 2600, 24, Q8, false},
+        /* Partial groups at the end of every row. */
+        {DSVK_TYPE_F32, partial_group, 1, 150, 0, F16, false},
+        {DSVK_TYPE_F16, partial_group, 17, 100, 0, F16, false},
+        {DSVK_TYPE_F32, partial_group, 2, 2600, 24, F16, false},
+        {DSVK_TYPE_F32, partial_group_q8, 1, 150, 0, Q8, false},
+        {DSVK_TYPE_F32, partial_group_q8, 17, 100, 0, Q8, false},
+        /* 16-byte reads of the rows. */
+        {DSVK_TYPE_F32, small, 1, 0, 0, F16, true},
+        {DSVK_TYPE_F16, small, 1, 150, 0, F16, true},
+        {DSVK_TYPE_F32, small, 17, 100, 0, F16, true},
+        {DSVK_TYPE_BF16, small, 1, 200, 8, F16, true},
+        {DSVK_TYPE_F32, small, 2, 2600, 24, F16, true},
+        {DSVK_TYPE_F16, many_heads, 9, 0, 0, F16, true},
+        {DSVK_TYPE_Q8_0, small_q8, 3, 70, 0, F16, true},
+        {DSVK_TYPE_F32, small, 17, 100, 0, Q8, true},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         run_attention(f, &cases[i]);
@@ -332,11 +367,13 @@ static void test_long_context(ops_fixture *f)
 {
     const mla_shape v2_latent = {2, 16, 64, 16, 512};
     for (dsvk_cache_type c = DSVK_CACHE_F16; c <= DSVK_CACHE_Q8_0; c++) {
-        run_attention(
-            f, &(attention_case){DSVK_TYPE_F32, v2_latent, 1, 20000, 1, c});
-        run_attention(
-            f, &(attention_case){DSVK_TYPE_F16, v2_latent, 8, 20000, 16, c});
+        run_attention(f, &(attention_case){DSVK_TYPE_F32, v2_latent, 1, 20000,
+                                           1, c, false});
+        run_attention(f, &(attention_case){DSVK_TYPE_F16, v2_latent, 8, 20000,
+                                           16, c, false});
     }
+    run_attention(f, &(attention_case){DSVK_TYPE_F32, v2_latent, 1, 20000, 1,
+                                       DSVK_CACHE_F16, true});
 }
 
 /* RoPE of the tests: YaRN on, as the DeepSeek models use it. */
@@ -366,7 +403,7 @@ static void run_prepare(ops_fixture *f, const mla_shape *s,
     const rt_buffer *q_buf = fixture_buffer(f, q, (size_t)T * H * qw * 4);
     const rt_buffer *norm_buf = fixture_buffer(f, norm, (size_t)r * 4);
     rt_weight norm_w = {norm_buf, 0, DSVK_TYPE_F32, r, 1, 1, 4ull * r};
-    mla_latent_cache cache = new_cache(f, s, type, pos0 + T);
+    mla_latent_cache cache = new_cache(f, s, type, pos0 + T, false);
     const mla_prepare_desc d = {
         .kv = {kv_buf, 0, T, r + dr, r + dr},
         .q = {q_buf, 0, T * H, qw, qw},

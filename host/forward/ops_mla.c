@@ -4,8 +4,15 @@
 #include "ops_bind.h"
 #include "ops_indexed.h"
 
-/* Positions mla_attention.comp scores per pass (its workgroup size). */
+/* mla_attention.comp's workgroup size, and the positions each invocation
+ * scores per pass: a CPU driver's lanes reuse each query value loaded
+ * from shared memory for two positions; a GPU keeps one, for more
+ * workgroups' worth of passes. */
 #define MLA_WORKGROUP 64u
+#define MLA_POSITIONS_CPU 2u
+#define MLA_POSITIONS_GPU 1u
+/* Values the attention reads from a cache row at once (its "group"). */
+#define MLA_GROUP 8u
 /* Batches up to this many tokens run the per-head products as matvecs;
  * longer ones as tiled matmuls that read each head's matrix once per tile
  * of 32 tokens. */
@@ -22,9 +29,9 @@
  * with r 512, one split went wrong between 154 and 156 passes, where
  * loop_iterations counts 64,300 to 65,100. */
 #define MLA_LOOP_BUDGET 32768u
-/* Latent accumulators (vec2) one invocation may hold for its head group:
- * heads per group x pairs per invocation, a register budget. */
-#define MLA_MAX_ACCUMULATORS 32u
+/* Latent accumulators (floats) one invocation may hold for its head
+ * group: heads per group x groups per invocation x 8, a register budget. */
+#define MLA_MAX_ACCUMULATORS 64u
 /* Scratch regions start on this boundary (the largest
  * minStorageBufferOffsetAlignment Vulkan allows). */
 #define MLA_SCRATCH_ALIGN 256u
@@ -204,23 +211,56 @@ uint64_t mla_attention_scratch_bytes(const mla_shape *shape, uint32_t n_tokens)
     return layout_scratch(shape, n_tokens).end;
 }
 
-/* Heads per workgroup: as many as shared memory (queries, rope queries and
- * one pass of probabilities per head) and the accumulator budget allow,
+static uint64_t ceil_div(uint64_t n, uint64_t d)
+{
+    return (n + d - 1) / d;
+}
+
+/* Positions the attention scores per invocation and pass. */
+static uint32_t positions_per_lane(const rt_ops *ops)
+{
+    return rt_device_caps(ops->dev)->cpu_kernels ? MLA_POSITIONS_CPU
+                                                 : MLA_POSITIONS_GPU;
+}
+
+/* The shader's value lanes (mla_attention.comp): GROUP_LANES invocations
+ * across the latent groups, each with groups_per_lane of them, and
+ * pos_lanes such sets over a pass's positions. */
+static uint32_t group_lanes(const mla_shape *s)
+{
+    uint32_t groups = (uint32_t)ceil_div(s->kv_lora_rank, MLA_GROUP);
+    return groups < MLA_WORKGROUP ? groups : MLA_WORKGROUP;
+}
+
+static uint32_t groups_per_lane(const mla_shape *s)
+{
+    return (uint32_t)ceil_div(ceil_div(s->kv_lora_rank, MLA_GROUP),
+                              group_lanes(s));
+}
+
+static uint32_t pos_lanes(const mla_shape *s)
+{
+    return MLA_WORKGROUP / group_lanes(s);
+}
+
+/* Heads per workgroup: as many as shared memory (queries and rope queries
+ * padded to whole groups and one pass of scores per head, beside the final
+ * sums and a max and a factor per head) and the accumulator budget allow,
  * then evened out over the groups so the last is not nearly empty. */
 static dsvk_status heads_per_group(const rt_ops *ops, const mla_shape *s,
                                    uint32_t *out)
 {
-    uint32_t pairs_per_thread =
-        (s->kv_lora_rank / 2 + MLA_WORKGROUP - 1) / MLA_WORKGROUP;
-    /* The queries are vec4s: r and dr padded to multiples of 4. */
+    uint32_t per_lane = groups_per_lane(s);
     uint32_t shared_per_head =
-        ((s->kv_lora_rank + 3) / 4 * 4 + (s->qk_rope_head_dim + 3) / 4 * 4 +
-         MLA_WORKGROUP) *
+        (uint32_t)(ceil_div(s->kv_lora_rank, MLA_GROUP) * MLA_GROUP +
+                   ceil_div(s->qk_rope_head_dim, MLA_GROUP) * MLA_GROUP +
+                   MLA_WORKGROUP * positions_per_lane(ops) + 2) *
         4;
-    uint32_t max =
-        rt_device_caps(ops->dev)->max_shared_memory / shared_per_head;
-    if (max > MLA_MAX_ACCUMULATORS / pairs_per_thread)
-        max = MLA_MAX_ACCUMULATORS / pairs_per_thread;
+    uint32_t fixed = MLA_WORKGROUP * MLA_GROUP * 4 + 4;
+    uint32_t room = rt_device_caps(ops->dev)->max_shared_memory;
+    uint32_t max = room > fixed ? (room - fixed) / shared_per_head : 0;
+    if (max > MLA_MAX_ACCUMULATORS / (per_lane * MLA_GROUP))
+        max = MLA_MAX_ACCUMULATORS / (per_lane * MLA_GROUP);
     if (max > s->n_head)
         max = s->n_head;
     if (max == 0)
@@ -235,10 +275,10 @@ static dsvk_status heads_per_group(const rt_ops *ops, const mla_shape *s,
 
 /* Context splits: more when the batch gives few workgroups and the context
  * has several passes; at most MLA_MAX_SPLIT_ROWS (token, split) pairs. */
-static uint32_t choose_splits(uint32_t target, uint32_t n_tokens,
+static uint32_t choose_splits(uint32_t target, uint32_t pass, uint32_t n_tokens,
                               uint32_t n_groups, uint32_t n_kv)
 {
-    uint32_t passes = (n_kv + MLA_WORKGROUP - 1) / MLA_WORKGROUP;
+    uint32_t passes = (n_kv + pass - 1) / pass;
     uint32_t wanted =
         (target + n_groups * n_tokens - 1) / (n_groups * n_tokens);
     uint32_t n = MLA_MAX_SPLIT_ROWS / n_tokens;
@@ -249,57 +289,51 @@ static uint32_t choose_splits(uint32_t target, uint32_t n_tokens,
     return n ? n : 1;
 }
 
-static uint64_t ceil_div(uint64_t n, uint64_t d)
-{
-    return (n + d - 1) / d;
-}
-
 /* Loop iterations one invocation of mla_attention.comp runs for a split of
- * split_len positions, counted from its loops (the head and pair loops are
- * unrolled and do not count): staging the queries, per pass of
- * MLA_WORKGROUP positions the pass loop, the latent and rope-key pairs and
- * two loops over the pass's positions, the output, and the merge of
- * n_split partials. */
-static uint64_t loop_iterations(const mla_shape *s, dsvk_cache_type type,
-                                uint32_t heads, uint32_t split_len,
+ * split_len positions, counted from its loops (the head, position and
+ * group-per-lane loops are unrolled and do not count): staging the
+ * queries; per pass of `pass` positions the pass loop, a score step per
+ * group of the latent and rope-key rows, two loops over the pass's quads
+ * (the head invocations) and the value loop over every pos_lanes-th quad;
+ * the output with its sums over the value lanes; and the merge of n_split
+ * partials. */
+static uint64_t loop_iterations(const mla_shape *s, uint32_t heads,
+                                uint32_t pass, uint32_t split_len,
                                 uint32_t n_split)
 {
     const uint32_t r = s->kv_lora_rank, dr = s->qk_rope_head_dim;
-    /* The queries are staged as vec4s, r and dr padded to multiples of 4. */
-    uint64_t staging =
-        ceil_div((uint64_t)heads * ceil_div(r, 4) * 4, MLA_WORKGROUP) +
-        ceil_div((uint64_t)heads * ceil_div(dr, 4) * 4, MLA_WORKGROUP);
-    /* A score walks f16 rows four values and q8_0 rows a block at a time. */
-    uint64_t row_steps =
-        type == DSVK_CACHE_Q8_0
-            ? ceil_div(r, LATENT_Q8_BLOCK) + ceil_div(dr, LATENT_Q8_BLOCK)
-            : ceil_div(r, 4) + ceil_div(dr, 4);
-    /* The two loops over a pass's positions take four at a time. */
-    uint64_t per_pass = 1 + row_steps + 2 * ceil_div(MLA_WORKGROUP, 4);
-    uint64_t passes = ceil_div(split_len, MLA_WORKGROUP);
+    const uint64_t r_groups = ceil_div(r, MLA_GROUP);
+    const uint64_t dr_groups = ceil_div(dr, MLA_GROUP);
+    uint64_t staging = ceil_div(heads * r_groups * MLA_GROUP, MLA_WORKGROUP) +
+                       ceil_div(heads * dr_groups * MLA_GROUP, MLA_WORKGROUP);
+    uint64_t quads = ceil_div(pass, 4);
+    uint64_t per_pass =
+        1 + r_groups + dr_groups + 2 * quads + ceil_div(quads, pos_lanes(s));
+    uint64_t passes = ceil_div(split_len, pass);
+    uint64_t output = heads * (1ull + pos_lanes(s));
     uint64_t merge =
         n_split > 1 ? heads * (2ull * n_split +
                                ceil_div(r, MLA_WORKGROUP) * (1ull + n_split))
                     : 0;
-    return staging + passes * per_pass + heads + merge;
+    return staging + passes * per_pass + output + merge;
 }
 
 /* How the attention core runs: head groups, splits, and the tokens of
  * each dispatch. */
 typedef struct core_plan {
-    uint32_t heads, n_groups, n_split, split_len, group_tokens;
+    uint32_t heads, positions, n_groups, n_split, split_len, group_tokens;
 } core_plan;
 
 /* Sets the fewest splits, at least `wanted`, whose invocations all stay
  * within MLA_LOOP_BUDGET, and their length; false when even
  * MLA_MAX_SPLIT_ROWS splits do not. */
-static bool bound_splits(const mla_shape *s, dsvk_cache_type type,
-                         uint32_t n_kv, uint32_t wanted, core_plan *plan)
+static bool bound_splits(const mla_shape *s, uint32_t n_kv, uint32_t wanted,
+                         core_plan *plan)
 {
+    const uint32_t pass = MLA_WORKGROUP * plan->positions;
     for (uint32_t n = wanted; n <= MLA_MAX_SPLIT_ROWS; n++) {
-        uint32_t split_len =
-            (uint32_t)align_up(ceil_div(n_kv, n), MLA_WORKGROUP);
-        if (loop_iterations(s, type, plan->heads, split_len, n) <=
+        uint32_t split_len = (uint32_t)align_up(ceil_div(n_kv, n), pass);
+        if (loop_iterations(s, plan->heads, pass, split_len, n) <=
             MLA_LOOP_BUDGET) {
             plan->n_split = n;
             plan->split_len = split_len;
@@ -412,16 +446,22 @@ static dsvk_status record_core(const rt_ops *ops, const mla_shape *shape,
         for (int i = 5; i < 8; i++)
             spans[i] = (rt_span){spans[4].buffer, spans[4].offset,
                                  spans[4].size, false};
+    /* 16-byte reads of f16 rows of whole groups on 16-byte boundaries. */
+    const bool wide = cache->type == DSVK_CACHE_F16 && r % MLA_GROUP == 0 &&
+                      dr % MLA_GROUP == 0 && params.latent_base % 4 == 0 &&
+                      params.rope_key_base % 4 == 0;
     const rt_caps *caps = rt_device_caps(ops->dev);
-    const uint32_t spec[6] = {MLA_WORKGROUP,
+    const uint32_t spec[8] = {MLA_WORKGROUP,
                               caps->subgroup_size ? caps->subgroup_size : 1,
                               plan->heads,
                               r,
                               dr,
-                              cache->type == DSVK_CACHE_Q8_0};
+                              cache->type == DSVK_CACHE_Q8_0,
+                              plan->positions,
+                              wide};
     rt_pipeline *pipeline = NULL;
     if (status == DSVK_OK)
-        status = rt_pipeline_get(ops->dev, "mla_attention", spec, 6, &pipeline);
+        status = rt_pipeline_get(ops->dev, "mla_attention", spec, 8, &pipeline);
     if (status != DSVK_OK)
         return status;
     uint32_t grid[3] = {plan->n_groups, T, n_split};
@@ -449,6 +489,7 @@ dsvk_status mla_attention(const rt_ops *ops, const mla_shape *shape,
     status = heads_per_group(ops, shape, &plan.heads);
     if (status != DSVK_OK)
         return status;
+    plan.positions = positions_per_lane(ops);
     plan.n_groups = (H + plan.heads - 1) / plan.heads;
     /* The last token sees the whole context, so its splits bound every
      * token's. */
@@ -457,8 +498,9 @@ dsvk_status mla_attention(const rt_ops *ops, const mla_shape *shape,
                                 : MLA_TARGET_WORKGROUPS;
     uint32_t wanted =
         desc->n_split ? desc->n_split
-                      : choose_splits(target, n_tokens, plan.n_groups, n_kv);
-    if (!bound_splits(shape, desc->cache->type, n_kv, wanted, &plan))
+                      : choose_splits(target, MLA_WORKGROUP * plan.positions,
+                                      n_tokens, plan.n_groups, n_kv);
+    if (!bound_splits(shape, n_kv, wanted, &plan))
         return rt_fail(ops->dev, DSVK_ERROR_UNSUPPORTED,
                        "%s: a context of %u positions needs more than %u "
                        "splits to stay within the loop bound",
