@@ -42,8 +42,8 @@ typedef struct attention_case {
 
 /* H 3, dn 16, dr 8, dv 12, r 40: nothing a multiple of a workgroup. */
 static const mla_shape small = {3, 16, 8, 12, 40};
-/* 33 heads: five groups of 7 on every device (the accumulator budget
- * allows 8 heads), the last group partial. */
+/* 33 heads: nine groups of 4 on every device (the accumulator budget
+ * allows 4 heads), the last group partial. */
 static const mla_shape many_heads = {33, 16, 8, 12, 40};
 /* Q8_0 needs rows of whole 32-blocks: attn_k_b rows are dn, attn_v_b rows
  * r long. */
