@@ -31,9 +31,9 @@
 #define MLA_LOOP_BUDGET 32768u
 /* Latent accumulators (floats) one invocation may hold for its head
  * group: heads per group x groups per invocation x 8, a register budget.
- * Measured on lavapipe (r 256, 64 tokens at 4032, one at 4096): 32 (4 heads)
- * runs as fast as 64 (8 heads, reading the cache half as often) and decodes 15
- * % faster; 16 is 20 % slower. */
+ * Measured on lavapipe with r 256: 32 (4 heads) ran 64 tokens at 4032 as
+ * fast as 64 (8 heads, reading the cache half as often) and one token at
+ * 4096 15 percent faster; 16 was 20 percent slower. */
 #define MLA_MAX_ACCUMULATORS 32u
 /* Scratch regions start on this boundary (the largest
  * minStorageBufferOffsetAlignment Vulkan allows). */
