@@ -42,8 +42,8 @@ typedef struct attention_case {
 
 /* H 3, dn 16, dr 8, dv 12, r 40: nothing a multiple of a workgroup. */
 static const mla_shape small = {3, 16, 8, 12, 40};
-/* 33 heads: nine groups of 4 on every device (the accumulator budget
- * allows 4 heads), the last group partial. */
+/* 33 heads: nine groups on every device (the accumulator budget allows 4
+ * heads), eight of 4 and a partial last one of 1. */
 static const mla_shape many_heads = {33, 16, 8, 12, 40};
 /* Q8_0 needs rows of whole 32-blocks: attn_k_b rows are dn, attn_v_b rows
  * r long. */
@@ -169,7 +169,7 @@ static void read_cache(ops_fixture *f, const mla_shape *s,
 }
 
 /* A cache of n_ctx positions in a new buffer, both parts off any
- * alignment larger than 4. */
+ * alignment larger than 4, or (aligned) on 16-byte boundaries. */
 static mla_latent_cache new_cache(ops_fixture *f, const mla_shape *s,
                                   dsvk_cache_type type, uint32_t n_ctx,
                                   bool aligned)
