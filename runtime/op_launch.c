@@ -176,6 +176,20 @@ dsvk_status op_check_same_shape(const rt_ops *ops, const char *op, rt_view a,
                    b.rows, b.cols);
 }
 
+dsvk_status op_check_norm_weight(const rt_ops *ops, const char *op,
+                                 const rt_weight *weight, uint32_t cols)
+{
+    if (!weight ||
+        (weight->type == DSVK_TYPE_F32 && weight->cols == cols &&
+         weight->rows == 1 && weight->count == 1 && weight->offset % 4 == 0))
+        return DSVK_OK;
+    return rt_fail(ops->dev, DSVK_ERROR_INVALID_ARGUMENT,
+                   "%s: the norm weight must be one 4-byte aligned F32 row of "
+                   "%u (got type %u, [%u][%u][%u])",
+                   op, cols, weight->type, weight->count, weight->rows,
+                   weight->cols);
+}
+
 /* The most op constants a launcher passes. */
 #define OP_MAX_CONSTANTS 2
 

@@ -134,6 +134,11 @@ dsvk_status op_bind_view(const rt_ops *ops, const char *op, const char *what,
                          rt_view view, bool written, rt_span *span,
                          dsvk_view *shader_view);
 
+/* Checks an RMSNorm weight for rows of `cols`: one 4-byte aligned F32 row
+ * of cols, or NULL (no weight). */
+dsvk_status op_check_norm_weight(const rt_ops *ops, const char *op,
+                                 const rt_weight *weight, uint32_t cols);
+
 /* Checks that two views have the same shape. */
 dsvk_status op_check_same_shape(const rt_ops *ops, const char *op, rt_view a,
                                 rt_view b);

@@ -49,22 +49,76 @@ static dsvk_status check_product(const rt_ops *ops, const char *op,
     return DSVK_OK;
 }
 
+static dsvk_status check_norm(const rt_ops *ops, const char *op,
+                              const rt_product *p)
+{
+    const rt_norm_after *norm = p->norm;
+    if (!norm)
+        return DSVK_OK;
+    dsvk_status status = op_check_same_shape(ops, op, p->y, norm->result);
+    if (status == DSVK_OK)
+        status = op_check_norm_weight(ops, op, norm->weight, p->y.cols);
+    if (status == DSVK_OK && !norm->weight)
+        status = rt_fail(ops->dev, DSVK_ERROR_INVALID_ARGUMENT,
+                         "%s: a norm after the product needs its weight", op);
+    if (status == DSVK_OK && (!norm->counter || norm->counter_offset % 4 ||
+                              norm->counter_offset >= norm->counter->size))
+        status = rt_fail(ops->dev, DSVK_ERROR_INVALID_ARGUMENT,
+                         "%s: the norm's counter must be an aligned word of "
+                         "a buffer",
+                         op);
+    return status;
+}
+
+/* Binds what matvec.comp's norm_after reads and writes at bindings 3-5
+ * (spans[3..5]), or y at each where the dispatch has no norm. */
+static dsvk_status bind_norm(const rt_ops *ops, const char *op,
+                             const rt_norm_after *norm, rt_span *spans,
+                             dsvk_product_params *params)
+{
+    if (!norm) {
+        for (int i = 3; i < 6; i++)
+            spans[i] = (rt_span){spans[2].buffer, spans[2].offset,
+                                 spans[2].size, false};
+        return DSVK_OK;
+    }
+    uint32_t weight_base = 0, counter_base = 0;
+    params->norm_after = 1;
+    params->norm.eps = norm->eps;
+    dsvk_status status = op_bind_bytes(
+        ops, op, "norm weight", norm->weight->buffer, norm->weight->offset,
+        4ull * norm->weight->cols, false, &spans[3], &weight_base);
+    if (status == DSVK_OK)
+        status = op_bind_view(ops, op, "norm result", norm->result, true,
+                              &spans[4], &params->norm.result);
+    if (status == DSVK_OK)
+        status = op_bind_bytes(ops, op, "norm counter", norm->counter,
+                               norm->counter_offset, 4, true, &spans[5],
+                               &counter_base);
+    params->norm.weight_base = weight_base / 4;
+    params->norm.counter = counter_base / 4;
+    return status;
+}
+
 /* Records a checked product: tiled (matmul.comp) or as matrix-vector
- * products taking `tokens` tokens per invocation. */
+ * products taking `tokens` tokens per invocation. A matvec of one
+ * dispatch does p's norm too, and says so in *normed. */
 static dsvk_status record_rows(const rt_ops *ops, const char *op,
                                const rt_product *p, const op_weight_type *type,
-                               bool tiled, uint32_t tokens)
+                               bool tiled, uint32_t tokens, bool *normed)
 {
     dsvk_status status = DSVK_OK;
     const rt_weight *w = p->w;
-    rt_span spans[3];
+    rt_span spans[6];
     dsvk_view x_view, y_view;
+    *normed = false;
     status = op_bind_view(ops, op, "x", p->x, false, &spans[1], &x_view);
     if (status == DSVK_OK)
         status = op_bind_view(ops, op, "y", p->y, true, &spans[2], &y_view);
     uint32_t rows_per_dispatch = 0;
     if (status == DSVK_OK)
         status = op_rows_per_binding(ops, op, w, &rows_per_dispatch);
+    const bool fuse_norm = p->norm && !tiled && rows_per_dispatch >= w->rows;
     char name[32];
     snprintf(name, sizeof name, "%s_%s", tiled ? "matmul" : "matvec",
              type->name);
@@ -95,6 +149,9 @@ static dsvk_status record_rows(const rt_ops *ops, const char *op,
                                matrix_offset(p) + first * w->row_bytes,
                                rows * w->row_bytes, false, &spans[0],
                                &params.weight_base);
+        if (status == DSVK_OK && !tiled)
+            status =
+                bind_norm(ops, op, fuse_norm ? p->norm : NULL, spans, &params);
         uint32_t grid[3];
         if (status == DSVK_OK && tiled)
             status = op_grid(ops, op,
@@ -109,9 +166,10 @@ static dsvk_status record_rows(const rt_ops *ops, const char *op,
                 (p->x.rows + shape.tokens - 1) / shape.tokens, grid);
         if (status != DSVK_OK)
             return status;
-        op_record_matvec(ops, &shape, spans, 3, &params, sizeof params, grid,
-                         op);
+        op_record_matvec(ops, &shape, spans, tiled ? 3 : 6, &params,
+                         sizeof params, grid, op);
     }
+    *normed = fuse_norm;
     return DSVK_OK;
 }
 
@@ -120,23 +178,34 @@ static dsvk_status record_product(const rt_ops *ops, const char *op,
 {
     const op_weight_type *type;
     dsvk_status status = check_product(ops, op, p, &type);
-    if (status != DSVK_OK || !tiled || !op_cpu_product(ops, p->w->cols))
-        return status == DSVK_OK ? record_rows(ops, op, p, type, tiled, 1)
-                                 : status;
-    /* A prompt on the CPU-class kernels: tiles of tokens per invocation,
-     * in dispatches of as many tokens as the uniform x holds. */
-    const uint32_t chunk = op_uniform_x_tokens(
-        ops, (uint64_t)p->w->cols * 4, (uint64_t)p->x.stride * 4, p->x.rows,
-        DSVK_CPU_PRODUCT_TOKENS);
-    for (uint32_t first = 0; first < p->x.rows && status == DSVK_OK;
-         first += chunk) {
-        uint32_t n = p->x.rows - first < chunk ? p->x.rows - first : chunk;
-        rt_product part = *p;
-        part.x = op_view_rows(p->x, first, n);
-        part.y = op_view_rows(p->y, first, n);
-        status =
-            record_rows(ops, op, &part, type, false, DSVK_CPU_PRODUCT_TOKENS);
+    if (status == DSVK_OK)
+        status = check_norm(ops, op, p);
+    if (status != DSVK_OK)
+        return status;
+    bool normed = false;
+    if (!tiled || !op_cpu_product(ops, p->w->cols)) {
+        status = record_rows(ops, op, p, type, tiled, 1, &normed);
+    } else {
+        /* A prompt on the CPU-class kernels: tiles of tokens per
+         * invocation, in dispatches of as many tokens as the uniform x
+         * holds; the norm after all of them. */
+        const uint32_t chunk = op_uniform_x_tokens(
+            ops, (uint64_t)p->w->cols * 4, (uint64_t)p->x.stride * 4, p->x.rows,
+            DSVK_CPU_PRODUCT_TOKENS);
+        for (uint32_t first = 0; first < p->x.rows && status == DSVK_OK;
+             first += chunk) {
+            uint32_t n = p->x.rows - first < chunk ? p->x.rows - first : chunk;
+            rt_product part = *p;
+            part.x = op_view_rows(p->x, first, n);
+            part.y = op_view_rows(p->y, first, n);
+            part.norm = NULL;
+            status = record_rows(ops, op, &part, type, false,
+                                 DSVK_CPU_PRODUCT_TOKENS, &normed);
+        }
     }
+    if (status == DSVK_OK && p->norm && !normed)
+        status = rt_op_rms_norm(ops, p->y, p->norm->weight, p->norm->eps,
+                                p->norm->result);
     return status;
 }
 
@@ -182,9 +251,9 @@ static bool fits_binding(const rt_ops *ops, byte_range r)
 static uint32_t pair_mode(const rt_ops *ops, const rt_product *a,
                           const rt_product *b)
 {
-    if (a->w->buffer != b->w->buffer || a->w->type != b->w->type ||
-        a->w->cols != b->w->cols || a->w->row_bytes != b->w->row_bytes ||
-        !same_view(a->x, b->x) ||
+    if (a->norm || b->norm || a->w->buffer != b->w->buffer ||
+        a->w->type != b->w->type || a->w->cols != b->w->cols ||
+        a->w->row_bytes != b->w->row_bytes || !same_view(a->x, b->x) ||
         !fits_binding(ops, range_union(matrix_offset(a), matrix_bytes(a),
                                        matrix_offset(b), matrix_bytes(b))))
         return DSVK_PAIR_NONE;
@@ -209,7 +278,7 @@ static dsvk_status record_pair(const rt_ops *ops, const rt_product *a,
                                const op_weight_type *type)
 {
     const char *op = "matvec";
-    rt_span spans[3];
+    rt_span spans[6];
     dsvk_product_params params = {
         .rows = a->w->rows,
         .cols = a->w->cols,
@@ -232,6 +301,8 @@ static dsvk_status record_pair(const rt_ops *ops, const rt_product *a,
     if (status == DSVK_OK)
         status = op_bind_views(ops, op, "y", a->y, b->y, true, &spans[2],
                                &params.y, &params.pair_y);
+    if (status == DSVK_OK)
+        status = bind_norm(ops, op, NULL, spans, &params);
     if (status != DSVK_OK)
         return status;
     params.weight_base = w_base + (uint32_t)(matrix_offset(a) - w.start);
@@ -256,7 +327,7 @@ static dsvk_status record_pair(const rt_ops *ops, const rt_product *a,
     status = op_grid(ops, op, groups, a->x.rows, grid);
     if (status != DSVK_OK)
         return status;
-    op_record_matvec(ops, &shape, spans, 3, &params, sizeof params, grid, op);
+    op_record_matvec(ops, &shape, spans, 6, &params, sizeof params, grid, op);
     return DSVK_OK;
 }
 
@@ -278,11 +349,12 @@ dsvk_status rt_op_matvec_pair(const rt_ops *ops, const rt_product *a,
 
 dsvk_status rt_op_swiglu_ffn(const rt_ops *ops, const rt_swiglu_ffn *ffn,
                              rt_view x, rt_view hidden, bool matvec,
-                             rt_epilogue epilogue, rt_view y)
+                             rt_epilogue epilogue, rt_view y,
+                             const rt_norm_after *norm)
 {
-    const rt_product gate = {ffn->gate, 0, x, hidden, RT_EPILOGUE_STORE};
-    const rt_product up = {ffn->up, 0, x, hidden, RT_EPILOGUE_GATE};
-    const rt_product down = {ffn->down, 0, hidden, y, epilogue};
+    const rt_product gate = {ffn->gate, 0, x, hidden, RT_EPILOGUE_STORE, NULL};
+    const rt_product up = {ffn->up, 0, x, hidden, RT_EPILOGUE_GATE, NULL};
+    const rt_product down = {ffn->down, 0, hidden, y, epilogue, norm};
     dsvk_status status =
         matvec ? rt_op_matvec_pair(ops, &gate, &up) : rt_op_matmul(ops, &gate);
     if (status == DSVK_OK && !matvec)

@@ -6,16 +6,10 @@ dsvk_status rt_op_rms_norm(const rt_ops *ops, rt_view x,
 {
     const char *op = "rms_norm";
     dsvk_status status = op_check_same_shape(ops, op, x, result);
+    if (status == DSVK_OK)
+        status = op_check_norm_weight(ops, op, weight, x.cols);
     if (status != DSVK_OK)
         return status;
-    if (weight &&
-        (weight->type != DSVK_TYPE_F32 || weight->cols != x.cols ||
-         weight->rows != 1 || weight->count != 1 || weight->offset % 4))
-        return rt_fail(ops->dev, DSVK_ERROR_INVALID_ARGUMENT,
-                       "%s: the weight must be one 4-byte aligned F32 row of "
-                       "%u (got type %u, [%u][%u][%u])",
-                       op, x.cols, weight->type, weight->count, weight->rows,
-                       weight->cols);
 
     rt_span spans[3];
     dsvk_rms_norm_params params = {.rows = x.rows,

@@ -98,15 +98,35 @@ typedef enum rt_epilogue {
     RT_EPILOGUE_GATE = 2,  /* y = silu(y) * p: SwiGLU's up after its gate */
 } rt_epilogue;
 
+/* An RMSNorm of a product's y after its epilogue (the norm after a
+ * residual add):
+ *   result[t][c] = y[t][c] / sqrt(mean_c(y[t][c]^2) + eps) * weight[c]
+ * weight: an F32 vector of y.cols; result: y's shape, overlapping neither
+ * y nor x. A matvec whose weight fits one dispatch does it in that
+ * dispatch: its last workgroup to finish normalises, counted on the 4
+ * bytes at counter_offset of counter (a 4-byte aligned word that must be
+ * zero before, and is zero again after; one word serves every such
+ * product of a recording, since each waits for the one before). Other
+ * products record an rms_norm after themselves. */
+typedef struct rt_norm_after {
+    const rt_weight *weight;
+    float eps;
+    rt_view result;
+    const rt_buffer *counter;
+    uint64_t counter_offset;
+} rt_norm_after;
+
 /* A product with matrix `matrix` of the stack w (0 for a plain matrix):
  *   y[t][r] = epilogue(y[t][r], sum_c W[matrix][r][c] * x[t][c])
  * x: tokens x w->cols; y: tokens x w->rows (a view, so the result may land
- * in a slice of a wider tensor). y must not overlap x. */
+ * in a slice of a wider tensor). y must not overlap x. With `norm`, the
+ * RMSNorm of y follows (rt_norm_after). */
 typedef struct rt_product {
     const rt_weight *w;
     uint32_t matrix;
     rt_view x, y;
     rt_epilogue epilogue;
+    const rt_norm_after *norm; /* NULL: none */
 } rt_product;
 
 /* Both accumulate in f32 with weights decoded in registers, every type
@@ -115,9 +135,10 @@ typedef struct rt_product {
  * tiles through shared memory). */
 dsvk_status rt_op_matvec(const rt_ops *ops, const rt_product *p);
 dsvk_status rt_op_matmul(const rt_ops *ops, const rt_product *p);
-/* a, then b, as matvecs over the same x: one dispatch where the two
- * weights have one type, lie in one buffer within one binding's range
- * (model loading places the pairs so) and either b gates a's y in place
+/* a, then b, as matvecs over the same x: one dispatch where neither has
+ * a norm, the two weights have one type, lie in one buffer within one
+ * binding's range (model loading places the pairs so) and either b gates
+ * a's y in place
  * (SwiGLU: a stores, b has RT_EPILOGUE_GATE, same rows) or the two write
  * disjoint ranges of one buffer within one binding's range (attn_q beside
  * attn_kv_a_mqa). Otherwise two dispatches, with the same results. */
@@ -130,10 +151,12 @@ typedef struct rt_swiglu_ffn {
 } rt_swiglu_ffn;
 
 /* y = epilogue(y, down · (silu(gate · x) * (up · x))) through hidden
- * (x.rows rows of n_ff): as matvecs (gate and up paired) or matmuls. */
+ * (x.rows rows of n_ff): as matvecs (gate and up paired) or matmuls; then
+ * norm (NULL: none) after down. */
 dsvk_status rt_op_swiglu_ffn(const rt_ops *ops, const rt_swiglu_ffn *ffn,
                              rt_view x, rt_view hidden, bool matvec,
-                             rt_epilogue epilogue, rt_view y);
+                             rt_epilogue epilogue, rt_view y,
+                             const rt_norm_after *norm);
 
 /* result[r] = x[r] / sqrt(mean(x[r]^2) + eps) * weight, per row; weight is
  * an F32 vector of x.cols elements, or NULL for none. result may equal x. */

@@ -16,14 +16,23 @@
  *     rows into pair_y, with its own epilogue (attn_q beside
  *     attn_kv_a_mqa);
  *   DSVK_PAIR_SWIGLU: every invocation computes a row of both, and the
- *     result is silu(W x) * (W2 x) (gate and up). */
+ *     result is silu(W x) * (W2 x) (gate and up).
+ *
+ * With params.norm_after (unpaired, every row in this dispatch) the last
+ * workgroup also writes RMSNorm(y) (norm_after.glsl): a residual add and
+ * the norm after it in one dispatch. */
 #include "common.glsl"
 
 layout(push_constant) uniform Push { dsvk_product_params params; };
 
 layout(binding = 0) readonly buffer Weights { uint weight_words[]; };
 layout(binding = 1) readonly buffer X { float x[]; };
-layout(binding = 2) buffer Y { float y[]; }; /* read by the epilogues */
+/* Read by the epilogues; coherent for norm_after's last workgroup. */
+layout(binding = 2) coherent buffer Y { float y[]; };
+/* norm_after's: without it the launcher binds y at each, never used. */
+layout(binding = 3) readonly buffer NormWeight { float norm_weight[]; };
+layout(binding = 4) writeonly buffer NormResult { float norm_result[]; };
+layout(binding = 5) coherent buffer NormCounter { uint norm_counter[]; };
 
 #define WEIGHT_WORDS weight_words
 #ifdef WIDE_ROWS
@@ -44,10 +53,12 @@ layout(binding = 0) readonly buffer WeightQuads { u64vec2 weight_quads[]; };
 #define PRODUCT_ROWS DSVK_MATVEC_ROWS
 #endif
 #include "product_rows.glsl"
+#include "norm_after.glsl"
 
-void main()
+/* This workgroup's rows of y (none where it has none: norm_after needs
+ * every invocation afterwards). */
+void product(uint group)
 {
-    uint group = group_index();
     uint rows = params.rows, weight_base = params.weight_base;
     uint epilogue = params.epilogue;
     dsvk_view out_view = params.y;
@@ -103,4 +114,11 @@ void main()
             if (product_writer() && first_row + i < rows)
                 epilogue_store(epilogue, y_row + first_row + i, acc[i][t]);
     }
+}
+
+void main()
+{
+    product(group_index());
+    if (params.norm_after != 0u)
+        norm_after(params.norm, params.tokens, params.rows, params.y);
 }

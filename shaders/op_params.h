@@ -67,6 +67,16 @@ DSVK_STRUCT(dsvk_view)
 #define DSVK_PAIR_CONCAT 1u /* its own rows, workgroups and y */
 #define DSVK_PAIR_SWIGLU 2u /* same rows: y = silu(W x) * (W2 x) */
 
+/* A matvec's RMSNorm of its y rows after the epilogue (norm_after.glsl):
+ * result[t][c] = y[t][c] / sqrt(mean_c(y[t][c]^2) + eps) * weight[c]. */
+DSVK_STRUCT(dsvk_norm_after)
+{
+    uint weight_base; /* element of weight[0] in the norm weight binding */
+    uint counter;     /* element of the workgroup counter */
+    float eps;
+    dsvk_view result;
+};
+
 DSVK_STRUCT(dsvk_product_params)
 {
     uint rows;        /* weight rows in this dispatch */
@@ -83,6 +93,8 @@ DSVK_STRUCT(dsvk_product_params)
     uint pair_first_group; /* concat: the second weight's first workgroup */
     uint pair_epilogue;    /* concat */
     dsvk_view pair_y;      /* concat: in the y binding */
+    uint norm_after;       /* 1: norm applies (matvec only, not paired) */
+    dsvk_norm_after norm;
 };
 
 /* rms_norm.comp: result[r] = x[r] / sqrt(mean(x[r]^2) + eps) (* weight). */

@@ -6,6 +6,10 @@
  * results meet in shared memory; otherwise a shared-memory tree reduces,
  * which needs WORKGROUP_SIZE to be a power of two. Values travel through
  * one uint scratch array so the three reductions share it. */
+/* Included by product_rows.glsl (GPU class) and norm_after.glsl alike. */
+#ifndef DSVK_REDUCE_GLSL
+#define DSVK_REDUCE_GLSL
+
 #ifdef SUBGROUP_ARITHMETIC
 #extension GL_KHR_shader_subgroup_basic : require
 #extension GL_KHR_shader_subgroup_arithmetic : require
@@ -108,5 +112,7 @@ uint reduce_min(uint v)
 {
     return reduce_tree(REDUCE_MIN, v);
 }
+
+#endif
 
 #endif

@@ -89,7 +89,7 @@ static dsvk_status store_product(ops_fixture *f, const rt_weight *w,
                                  uint32_t matrix, rt_view x, rt_view y,
                                  bool tiled)
 {
-    const rt_product p = {w, matrix, x, y, RT_EPILOGUE_STORE};
+    const rt_product p = {w, matrix, x, y, RT_EPILOGUE_STORE, NULL};
     return tiled ? rt_op_matmul(&f->ops, &p) : rt_op_matvec(&f->ops, &p);
 }
 
@@ -387,7 +387,8 @@ static void test_epilogues(ops_fixture *f)
                                       0,
                                       {xb, 0, tokens, cols, cols},
                                       {yb, 0, tokens, rows, rows},
-                                      epilogues[e]};
+                                      epilogues[e],
+                                      NULL};
                 dsvk_status status = tiled ? rt_op_matmul(&f->ops, &p)
                                            : rt_op_matvec(&f->ops, &p);
                 CHECK(status == DSVK_OK, "epilogue: %s",
@@ -443,9 +444,13 @@ static uint32_t run_pair(ops_fixture *f, const pair_case *c, uint64_t limit)
     const rt_view xv = {xb, 0, T, c->cols, c->cols};
     const rt_view ya = {yb, 0, T, c->rows_a, c->rows_a};
     const rt_view yb_view = {yb, (na + 3) * 4, T, c->rows_b, c->rows_b};
-    const rt_product pa = {&a, 0, xv, ya, RT_EPILOGUE_STORE};
-    const rt_product pb = {&b, 0, xv, c->swiglu ? ya : yb_view,
-                           c->swiglu ? RT_EPILOGUE_GATE : RT_EPILOGUE_ADD};
+    const rt_product pa = {&a, 0, xv, ya, RT_EPILOGUE_STORE, NULL};
+    const rt_product pb = {&b,
+                           0,
+                           xv,
+                           c->swiglu ? ya : yb_view,
+                           c->swiglu ? RT_EPILOGUE_GATE : RT_EPILOGUE_ADD,
+                           NULL};
     fixture_time_next(f);
     f->ops.max_binding_range = limit;
     dsvk_status status = rt_op_matvec_pair(&f->ops, &pa, &pb);

@@ -161,10 +161,12 @@ void forward_destroy(forward *f)
     free(f);
 }
 
-/* Final RMSNorm and output head over the rows `which` asks for, then the
+/* Final RMSNorm (unless the last layer left it in plan.normed for all T
+ * rows: `normed`) and output head over the rows `which` asks for, then the
  * copy of the logits and/or their argmax into the readback buffer. */
 static dsvk_status record_output(forward *f, uint32_t T, forward_logits which,
-                                 bool want_logits, bool want_greedy)
+                                 bool normed_all, bool want_logits,
+                                 bool want_greedy)
 {
     const model_hparams *hp = &f->m->hp;
     const forward_plan *p = &f->plan;
@@ -172,13 +174,17 @@ static dsvk_status record_output(forward *f, uint32_t T, forward_logits which,
     const uint32_t first = T - rows;
     const rt_view hidden = forward_rows(
         f, p->hidden + 4ull * first * hp->n_embd, rows, hp->n_embd);
-    const rt_view normed = forward_rows(f, p->normed, rows, hp->n_embd);
+    const rt_view normed = forward_rows(
+        f, p->normed + (normed_all ? 4ull * first * hp->n_embd : 0), rows,
+        hp->n_embd);
     const rt_view logits = forward_rows(f, p->logits, rows, hp->n_vocab);
-    dsvk_status status = rt_op_rms_norm(&f->ops, hidden, &f->w->output_norm,
-                                        hp->rms_eps, normed);
+    dsvk_status status = DSVK_OK;
+    if (!normed_all)
+        status = rt_op_rms_norm(&f->ops, hidden, &f->w->output_norm,
+                                hp->rms_eps, normed);
     if (status == DSVK_OK)
         status = forward_product(f, &f->w->output, normed, logits,
-                                 RT_EPILOGUE_STORE);
+                                 RT_EPILOGUE_STORE, NULL);
     if (status == DSVK_OK && want_logits)
         rt_record_copy(f->rec, &f->activations, p->logits, &f->readback, 0,
                        4ull * rows * hp->n_vocab);
@@ -237,10 +243,18 @@ static dsvk_status step(forward *f, const uint32_t *tokens, uint32_t T,
         status =
             rt_op_gather_rows(&f->ops, &f->w->token_embd, &f->token_ids, 0,
                               forward_rows(f, f->plan.hidden, T, hp->n_embd));
-    for (uint32_t il = 0; status == DSVK_OK && il < hp->n_layer; il++)
-        status = forward_record_layer(f, il, T, pos0);
+    /* Each layer's last product may leave the next norm done. */
+    bool normed = false;
+    for (uint32_t il = 0; status == DSVK_OK && il < hp->n_layer; il++) {
+        const rt_weight *next_norm =
+            il + 1 < hp->n_layer           ? &f->w->layers[il + 1].attn_norm
+            : which != FORWARD_LOGITS_NONE ? &f->w->output_norm
+                                           : NULL;
+        status = forward_record_layer(f, il, T, pos0, next_norm, &normed);
+    }
     if (status == DSVK_OK && which != FORWARD_LOGITS_NONE)
-        status = record_output(f, T, which, logits != NULL, greedy != NULL);
+        status =
+            record_output(f, T, which, normed, logits != NULL, greedy != NULL);
     /* A launcher's error leaves the recording unsubmitted; the next begin
      * starts over. */
     if (status == DSVK_OK)

@@ -122,6 +122,7 @@ static void plan_activations(forward *f)
     p->route_layer_bytes = 2 * route_bytes;
     REGION(routes,
            p->route_layer_bytes * (hp->n_layer - hp->n_layer_dense_lead));
+    REGION(norm_counter, 4);
 #undef REGION
     p->end = at;
 

@@ -43,6 +43,9 @@ typedef struct forward_plan {
     uint64_t routes;
     uint64_t route_layer_bytes;
     uint64_t route_weights_offset;
+    /* One uint32, zero between dispatches: the workgroup counter of the
+     * norms that products do after themselves (rt_norm_after). */
+    uint64_t norm_counter;
     uint64_t end; /* activation buffer size */
     /* Readback buffer: logits [B][n_vocab] f32, then greedy ids [B]. */
     uint64_t readback_greedy;
@@ -85,14 +88,20 @@ rt_view forward_rows(const forward *f, uint64_t offset, uint32_t rows,
                      uint32_t cols);
 
 /* y = epilogue(W x) with the kernel FORWARD_MATVEC_MAX_TOKENS picks for
- * x.rows. */
+ * x.rows, then `norm` (NULL: none). */
 dsvk_status forward_product(const forward *f, const rt_weight *w, rt_view x,
-                            rt_view y, rt_epilogue epilogue);
+                            rt_view y, rt_epilogue epilogue,
+                            const rt_norm_after *norm);
 
 /* Records block `layer` for T tokens at positions pos0 .. pos0 + T - 1:
- * reads and updates the residual stream in plan.hidden. */
+ * reads and updates the residual stream in plan.hidden. *normed says
+ * whether plan.normed already holds RMSNorm(h) with the layer's attn_norm
+ * (else the layer records that norm); on return, whether it holds
+ * RMSNorm(h) with next_norm, which the layer's last product leaves there
+ * where it does the norm in its own dispatch (decode, dense layers). */
 dsvk_status forward_record_layer(forward *f, uint32_t layer, uint32_t T,
-                                 uint32_t pos0);
+                                 uint32_t pos0, const rt_weight *next_norm,
+                                 bool *normed);
 
 /* The routes of MoE layer `layer` for T tokens, in the activation buffer. */
 moe_routes forward_layer_routes(const forward *f, uint32_t layer, uint32_t T);

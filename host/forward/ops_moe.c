@@ -420,7 +420,7 @@ dsvk_status moe_experts_forward(const rt_ops *ops, const moe_experts_desc *desc,
         /* Products of their own, matvecs per token as the routed path. */
         const rt_swiglu_ffn ffn = {sh->gate, sh->up, sh->down};
         status = rt_op_swiglu_ffn(ops, &ffn, desc->x, shared_hidden, !grouped,
-                                  epilogue, y);
+                                  epilogue, y, NULL);
         epilogue = RT_EPILOGUE_ADD;
     }
     expert_rows rows = {.n_assign = n_assign,
