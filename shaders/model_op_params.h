@@ -154,7 +154,19 @@ DSVK_STRUCT(dsvk_moe_route_params)
     uint bias_base;
     uint ids_base;     /* [T][k] uint */
     uint weights_base; /* [T][k] f32 */
+    /* 1: the logits are the router's product, computed here (then the
+     * logits binding is unused): row e of the F32 weight [E][cols] from
+     * element weight_base, times x [T][cols]. */
+    uint product;
+    uint weight_base;
+    uint cols;
+    dsvk_view x;
 };
+/* Where moe_route.comp computes the router's product: at most this many
+ * multiply-adds per token (E * n_embd; DeepSeek-V2-Lite's 64 x 2048 and
+ * anything smaller), which one workgroup does in less time than a
+ * dispatch of its own costs; larger routers run a product before it. */
+#define DSVK_MOE_ROUTE_PRODUCT_MAX_MACS 131072u
 
 /* moe_group.comp: sorts assignments a = t * k + j by expert ids[a]. */
 DSVK_STRUCT(dsvk_moe_group_params)

@@ -12,7 +12,16 @@
  * decreasing score). That needs no sort and no reduction tree, is
  * deterministic, and costs E reads per expert, cheap for E <= 256. The
  * maxima and sums are likewise computed by every invocation over shared
- * memory, which gives them identical values without a broadcast. */
+ * memory, which gives them identical values without a broadcast.
+ *
+ * With params.product the workgroup first computes its token's logits,
+ * the router's product (ffn_gate_inp times x), which saves the product's
+ * own dispatch in decode: WORKGROUP_SIZE / E invocations (at least one)
+ * share each expert's row, summing every n-th column, and their partial
+ * sums meet in shared memory. Loop bound: with E * cols <=
+ * DSVK_MOE_ROUTE_PRODUCT_MAX_MACS (the launcher checks) each invocation
+ * makes at most 2 * 131072 / WORKGROUP_SIZE + 2 product iterations (2,050
+ * at 128), far below lavapipe's 65,535. */
 #include "common.glsl"
 #include "model_op_params.h"
 
@@ -23,12 +32,40 @@ layout(binding = 0) readonly buffer Logits { float logits[]; };
 layout(binding = 1) readonly buffer Bias { float bias[]; };
 layout(binding = 2) writeonly buffer Ids { uint ids[]; };
 layout(binding = 3) writeonly buffer Weights { float weights[]; };
+/* The router's product: its F32 weight [E][cols] and x [T][cols]. */
+layout(binding = 4) readonly buffer RouterWeight { float router_weight[]; };
+layout(binding = 5) readonly buffer X { float x[]; };
 
 shared float prob_sh[DSVK_MOE_MAX_EXPERTS];   /* s */
 shared float choice_sh[DSVK_MOE_MAX_EXPERTS]; /* s + bias */
 shared float group_sh[DSVK_MOE_MAX_EXPERTS];  /* group scores */
 shared bool kept_sh[DSVK_MOE_MAX_EXPERTS];    /* the group may be chosen */
 shared uint chosen_sh[DSVK_MOE_MAX_EXPERTS_USED];
+/* The product's partial sums: entry chunk * E + e (fewer than
+ * max(E, WORKGROUP_SIZE) <= DSVK_MOE_MAX_EXPERTS entries). */
+shared float partial_sh[DSVK_MOE_MAX_EXPERTS];
+
+/* prob_sh[e] = row e of the router weight . token t's x. */
+void router_product(uint t, uint E)
+{
+    uint tid = gl_LocalInvocationIndex;
+    uint chunks = max(1u, WORKGROUP_SIZE / E);
+    uint x_row = params.x.base + t * params.x.stride;
+    for (uint i = tid; i < E * chunks; i += WORKGROUP_SIZE) {
+        uint e = i % E, w_row = params.weight_base + e * params.cols;
+        float sum = 0.0;
+        for (uint c = i / E; c < params.cols; c += chunks)
+            sum += router_weight[w_row + c] * x[x_row + c];
+        partial_sh[i] = sum;
+    }
+    barrier(); /* partial sums complete */
+    for (uint e = tid; e < E; e += WORKGROUP_SIZE) {
+        float sum = 0.0;
+        for (uint chunk = 0u; chunk < chunks; chunk++)
+            sum += partial_sh[chunk * E + e];
+        prob_sh[e] = sum;
+    }
+}
 
 void main()
 {
@@ -36,8 +73,12 @@ void main()
     uint t = gl_WorkGroupID.x;
     uint E = params.n_expert;
 
-    for (uint e = tid; e < E; e += WORKGROUP_SIZE)
-        prob_sh[e] = logits[params.logits.base + t * params.logits.stride + e];
+    if (params.product != 0u)
+        router_product(t, E);
+    else
+        for (uint e = tid; e < E; e += WORKGROUP_SIZE)
+            prob_sh[e] =
+                logits[params.logits.base + t * params.logits.stride + e];
     /* Slots hold valid expert ids even if NaN logits leave a rank unfilled,
      * so the expert shaders never index outside the stack. */
     if (tid < DSVK_MOE_MAX_EXPERTS_USED)

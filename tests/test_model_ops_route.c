@@ -1,11 +1,14 @@
 /* Expert routing on the GPU (moe_route) against ref_moe_route: softmax
  * (V2) and sigmoid with exp_probs_b (V3) gating, with and without
  * group-limited choice, normalised and scaled weights, from 8 experts to
- * DeepSeek-V3's 256 with 8 used; then clean errors for unsupported
- * routers. Expert ids must match exactly, so the inputs are drawn without
- * near-ties at any decision the router makes. */
+ * DeepSeek-V3's 256 with 8 used, from logits and from the router's product
+ * computed in the same dispatch (moe_route_product, up to its largest
+ * router); then clean errors for unsupported routers. Expert ids must
+ * match exactly, so the inputs are drawn without near-ties at any decision
+ * the router makes. */
 #include "forward/ops_moe.h"
 #include "ref/ref_model_ops.h"
+#include "ref/ref_ops.h"
 #include "test_ops_fixture.h"
 
 #include <math.h>
@@ -22,6 +25,9 @@
  * redrawn until met: a hundred times the GPU's f32 error on scores <= 1.1,
  * so the GPU and the reference must decide alike. */
 #define DECISION_MARGIN 1e-5
+/* The same where the GPU computes the logits too: its f32 product of up to
+ * 131072 terms in [-1, 1) errs by about 1e-5 at worst, so ten times that. */
+#define PRODUCT_DECISION_MARGIN 1e-4
 
 typedef struct route_case {
     moe_router router;
@@ -82,28 +88,48 @@ static double decision_gap(const route_case *c, const float *logits,
     return gap;
 }
 
-static void run_route(ops_fixture *f, const route_case *c)
+/* Routes T tokens from their logits, or with cols > 0 from the router's
+ * product: a weight [E][cols] times x [T][cols] (at most
+ * MOE_ROUTE_PRODUCT_MAX_TOKENS), and checks against the reference routing
+ * of the same logits. */
+static void run_route(ops_fixture *f, const route_case *c, uint32_t cols)
 {
     const moe_router *r = &c->router;
     uint32_t E = r->n_expert, k = r->n_expert_used, T = c->tokens;
-    test_rng rng = test_rng_seed(E * 131u + k * 17u + T);
+    if (cols && T > MOE_ROUTE_PRODUCT_MAX_TOKENS)
+        T = MOE_ROUTE_PRODUCT_MAX_TOKENS;
+    test_rng rng = test_rng_seed(E * 131u + k * 17u + T + cols);
     float bias[MOE_MAX_EXPERTS];
     test_rng_fill(&rng, bias, E, -0.1f, 0.1f);
-    /* Logits of T rows with stride E + 1, one float into the buffer. */
+    /* Logits (or x) of T rows with stride n + 1, one float into the
+     * buffer; the router weight likewise one float in. */
+    const uint32_t n = cols ? cols : E;
     float *logits = malloc((size_t)T * E * 4);
-    float *stored = calloc(1 + (size_t)T * (E + 1), 4);
+    float *w = cols ? malloc((size_t)E * cols * 4) : NULL;
+    float *x = cols ? malloc((size_t)T * cols * 4) : NULL;
+    float *stored = calloc(1 + (size_t)T * (n + 1), 4);
+    if (cols)
+        test_rng_fill(&rng, w, (size_t)E * cols, -1, 1);
+    const double margin = cols ? PRODUCT_DECISION_MARGIN : DECISION_MARGIN;
     for (uint32_t t = 0; t < T; t++) {
         float *row = logits + (size_t)t * E;
         int draws = 0;
         do {
-            test_rng_fill(&rng, row, E, -4, 4);
+            if (cols) {
+                /* Scaled so that the logits span about [-4, 4]. */
+                float scale = 4.0f * sqrtf(3.0f / (float)cols);
+                test_rng_fill(&rng, x + (size_t)t * cols, cols, -scale, scale);
+                ref_matmul(w, E, cols, x + (size_t)t * cols, 1, row);
+            } else {
+                test_rng_fill(&rng, row, E, -4, 4);
+            }
         } while (++draws < 1000 &&
-                 decision_gap(c, row, c->bias ? bias : NULL) < DECISION_MARGIN);
+                 decision_gap(c, row, c->bias ? bias : NULL) < margin);
         CHECK(draws < 1000, "no logits without near-ties for E %u", E);
     }
-    fixture_scatter(logits, T, E, E + 1, stored + 1);
-    const rt_buffer *logit_buf =
-        fixture_buffer(f, stored, (1 + (size_t)T * (E + 1)) * 4);
+    fixture_scatter(cols ? x : logits, T, n, n + 1, stored + 1);
+    const rt_buffer *input_buf =
+        fixture_buffer(f, stored, (1 + (size_t)T * (n + 1)) * 4);
     const rt_buffer *bias_buf = fixture_buffer(f, NULL, 4 + E * 4);
     rt_buffer_upload(f->dev, bias_buf, 4, bias, E * 4);
     rt_weight bias_w = {bias_buf, 4, DSVK_TYPE_F32, E, 1, 1, E * 4};
@@ -111,10 +137,23 @@ static void run_route(ops_fixture *f, const route_case *c)
     const rt_buffer *route_buf = fixture_buffer(f, NULL, 16 + 2 * route_bytes);
     moe_routes routes = {route_buf, 4, 12 + route_bytes, T, k};
 
-    rt_view logit_view = {logit_buf, 4, T, E, E + 1};
-    CHECK(moe_route(&f->ops, r, logit_view, c->bias ? &bias_w : NULL,
-                    &routes) == DSVK_OK,
-          "route: %s", rt_device_error(f->dev));
+    rt_view input = {input_buf, 4, T, n, n + 1};
+    dsvk_status status;
+    if (cols) {
+        const rt_buffer *w_buf =
+            fixture_buffer(f, NULL, 4 + (size_t)E * cols * 4);
+        rt_buffer_upload(f->dev, w_buf, 4, w, (size_t)E * cols * 4);
+        const rt_weight router_w = {w_buf, 4, DSVK_TYPE_F32, cols,
+                                    E,     1, 4ull * cols};
+        CHECK(moe_route_product_fits(r, &router_w, T),
+              "E %u x %u, %u tokens: the product does not fit", E, cols, T);
+        status = moe_route_product(&f->ops, r, &router_w, input,
+                                   c->bias ? &bias_w : NULL, &routes);
+    } else {
+        status =
+            moe_route(&f->ops, r, input, c->bias ? &bias_w : NULL, &routes);
+    }
+    CHECK(status == DSVK_OK, "route: %s", rt_device_error(f->dev));
     fixture_submit(f);
 
     uint32_t *ids = malloc(route_bytes), *ids_ref = malloc(route_bytes);
@@ -137,14 +176,16 @@ static void run_route(ops_fixture *f, const route_case *c)
     CHECK(wrong == 0, "E %u k %u: %u of %u ids differ (first: %u vs %u)", E, k,
           wrong, T * k, ids[0], ids_ref[0]);
     CHECK(nmse <= WEIGHT_TOLERANCE, "E %u k %u: weights nmse %g", E, k, nmse);
-    printf("route E %3u k %u %s%s groups %u/%u, %2u tokens: ids %s, "
+    printf("route E %3u k %u %s%s groups %u/%u, %2u tokens%s: ids %s, "
            "weights nmse %.2g\n",
            E, k, r->gating == MOE_GATING_SIGMOID ? "sigmoid" : "softmax",
            c->bias ? "+bias" : "", r->n_group, r->n_group_used, T,
-           wrong ? "DIFFER" : "equal", nmse);
+           cols ? ", with the product" : "", wrong ? "DIFFER" : "equal", nmse);
 
     fixture_release(f);
     free(logits);
+    free(w);
+    free(x);
     free(stored);
     free(ids);
     free(ids_ref);
@@ -178,8 +219,14 @@ static void test_routes(ops_fixture *f)
         {{8, 8, softmax, 1, 1, true, 1.0f}, false, 3},
         {{8, 2, sigmoid, 8, 4, true, 1.0f}, true, 3},
     };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
-        run_route(f, &cases[i]);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        run_route(f, &cases[i], 0);
+        /* The largest router the product form takes at E >= 64 (V2-Lite's
+         * 64 x 2048), odd row lengths below. */
+        uint32_t E = cases[i].router.n_expert;
+        run_route(f, &cases[i],
+                  E >= 64 ? MOE_ROUTE_PRODUCT_MAX_MACS / E : 33 + E);
+    }
 }
 
 static void expect_error(ops_fixture *f, const moe_router *r, rt_view logits,
@@ -222,6 +269,32 @@ static void test_errors(ops_fixture *f)
     short_routes.n_tokens = 1;
     expect_error(f, &r, logits, &short_routes, DSVK_ERROR_INVALID_ARGUMENT,
                  "routes for fewer tokens");
+    /* The product form: not a quantized router, nor more tokens or
+     * multiply-adds than it takes. */
+    rt_weight router_w = {buf, 0, DSVK_TYPE_F32, 64, 16, 1, 256};
+    rt_view x = {buf, 0, 2, 64, 64};
+    rt_weight quantized = router_w;
+    quantized.type = DSVK_TYPE_Q8_0;
+    quantized.row_bytes = 68;
+    rt_weight huge = router_w;
+    huge.cols = MOE_ROUTE_PRODUCT_MAX_MACS / 16 + 32;
+    huge.row_bytes = 4ull * huge.cols;
+    rt_view too_many = {buf, 0, MOE_ROUTE_PRODUCT_MAX_TOKENS + 1, 64, 64};
+    const struct {
+        const rt_weight *w;
+        rt_view x;
+        const char *what;
+    } bad[] = {{&quantized, x, "a Q8_0 router"},
+               {&huge, (rt_view){buf, 0, 2, huge.cols, huge.cols},
+                "a router past the product's size"},
+               {&router_w, too_many, "more tokens than the product takes"},
+               {&router_w, (rt_view){buf, 0, 2, 63, 63}, "x of 63 for 64"}};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        CHECK(moe_route_product(&f->ops, &r, bad[i].w, bad[i].x, NULL,
+                                &routes) == DSVK_ERROR_INVALID_ARGUMENT,
+              "moe_route_product accepted %s", bad[i].what);
+        printf("expected error: %s\n", rt_device_error(f->dev));
+    }
     fixture_submit(f); /* nothing was recorded */
     fixture_release(f);
 }

@@ -139,8 +139,9 @@ static dsvk_status record_dense_ffn(forward *f, const gpu_layer *g, rt_view x,
                             RT_EPILOGUE_ADD, hidden, norm);
 }
 
-/* h += sum_k w_k E_k(x) + S(x) for x = plan.normed: routing on the GPU,
- * then the routed and shared experts together. */
+/* h += sum_k w_k E_k(x) + S(x) for x = plan.normed: routing on the GPU
+ * (with the router's product in the same dispatch for decode, where it
+ * fits), then the routed and shared experts together. */
 static dsvk_status record_moe(forward *f, uint32_t il, uint32_t T)
 {
     const model_hparams *hp = &f->m->hp;
@@ -151,12 +152,17 @@ static dsvk_status record_moe(forward *f, uint32_t il, uint32_t T)
     const rt_view logits = forward_rows(f, p->router, T, hp->n_expert);
     const moe_routes routes = forward_layer_routes(f, il, T);
 
-    dsvk_status status = forward_product(f, &g->ffn_gate_inp, x, logits,
-                                         RT_EPILOGUE_STORE, NULL);
-    if (status == DSVK_OK)
-        status =
-            moe_route(&f->ops, &f->router, logits,
-                      g->exp_probs_b.buffer ? &g->exp_probs_b : NULL, &routes);
+    const rt_weight *bias = g->exp_probs_b.buffer ? &g->exp_probs_b : NULL;
+    dsvk_status status = DSVK_OK;
+    if (moe_route_product_fits(&f->router, &g->ffn_gate_inp, T)) {
+        status = moe_route_product(&f->ops, &f->router, &g->ffn_gate_inp, x,
+                                   bias, &routes);
+    } else {
+        status = forward_product(f, &g->ffn_gate_inp, x, logits,
+                                 RT_EPILOGUE_STORE, NULL);
+        if (status == DSVK_OK)
+            status = moe_route(&f->ops, &f->router, logits, bias, &routes);
+    }
     const moe_experts experts = {&g->ffn_gate_exps, &g->ffn_up_exps,
                                  &g->ffn_down_exps};
     const moe_experts shared = {&g->ffn_gate_shexp, &g->ffn_up_shexp,

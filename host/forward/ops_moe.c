@@ -9,6 +9,10 @@
 _Static_assert(MOE_MAX_EXPERTS == DSVK_MOE_MAX_EXPERTS, "shader limit");
 _Static_assert(MOE_MAX_EXPERTS_USED == DSVK_MOE_MAX_EXPERTS_USED,
                "shader limit");
+_Static_assert(MOE_ROUTE_PRODUCT_MAX_MACS == DSVK_MOE_ROUTE_PRODUCT_MAX_MACS,
+               "shader limit");
+/* moe_route.comp's partial sums hold max(E, WORKGROUP_SIZE) entries. */
+_Static_assert(OP_WORKGROUP <= DSVK_MOE_MAX_EXPERTS, "shader limit");
 
 /* MOE_PATH_AUTO runs batches up to this many tokens per token: grouping
  * costs two extra dispatches and pays off once several tokens share an
@@ -72,30 +76,39 @@ static dsvk_status check_routes(const rt_ops *ops, const char *op,
     return DSVK_OK;
 }
 
-dsvk_status moe_route(const rt_ops *ops, const moe_router *router,
-                      rt_view logits, const rt_weight *bias,
-                      const moe_routes *routes)
+/* The logits moe_route.comp routes: a view of them, or the router's
+ * product that it computes itself (weight non-NULL). */
+typedef struct route_input {
+    rt_view logits;
+    const rt_weight *weight;
+    rt_view x;
+} route_input;
+
+static dsvk_status record_route(const rt_ops *ops, const moe_router *router,
+                                const route_input *in, const rt_weight *bias,
+                                const moe_routes *routes)
 {
     const char *op = "moe_route";
     dsvk_status status = check_router(ops, router);
     if (status != DSVK_OK)
         return status;
     uint32_t E = router->n_expert, k = router->n_expert_used;
-    if (logits.cols != E)
+    const uint32_t T = in->weight ? in->x.rows : in->logits.rows;
+    if (!in->weight && in->logits.cols != E)
         return rt_fail(ops->dev, DSVK_ERROR_INVALID_ARGUMENT,
                        "%s: logits have %u columns for %u experts", op,
-                       logits.cols, E);
+                       in->logits.cols, E);
     if (bias && (bias->type != DSVK_TYPE_F32 || bias->cols != E ||
                  bias->rows != 1 || bias->count != 1 || bias->offset % 4))
         return rt_fail(ops->dev, DSVK_ERROR_INVALID_ARGUMENT,
                        "%s: exp_probs_b must be an F32 vector of %u, 4-byte "
                        "aligned",
                        op, E);
-    status = check_routes(ops, op, routes, logits.rows, k);
+    status = check_routes(ops, op, routes, T, k);
     if (status != DSVK_OK)
         return status;
 
-    rt_span spans[4];
+    rt_span spans[6];
     dsvk_moe_route_params params = {
         .n_expert = E,
         .n_expert_used = k,
@@ -105,15 +118,28 @@ dsvk_status moe_route(const rt_ops *ops, const moe_router *router,
         .n_group_used = router->n_group_used,
         .weights_norm = router->weights_norm,
         .weights_scale = router->weights_scale,
+        .product = in->weight != NULL,
     };
-    uint64_t route_bytes = (uint64_t)logits.rows * k * 4;
-    status = op_bind_view(ops, op, "logits", logits, false, &spans[0],
-                          &params.logits);
+    uint64_t route_bytes = (uint64_t)T * k * 4;
+    /* Unused bindings hold the first one's buffer, as Vulkan requires. */
+    if (in->weight) {
+        params.cols = in->weight->cols;
+        status = op_bind_view(ops, op, "x", in->x, false, &spans[5], &params.x);
+        if (status == DSVK_OK)
+            status = bind_elements(ops, op, "router weight", in->weight->buffer,
+                                   in->weight->offset,
+                                   (uint64_t)E * in->weight->cols * 4, 4, false,
+                                   &spans[4], &params.weight_base);
+        spans[0] = spans[5];
+    } else {
+        status = op_bind_view(ops, op, "logits", in->logits, false, &spans[0],
+                              &params.logits);
+        spans[4] = spans[5] = spans[0];
+    }
     if (status == DSVK_OK && bias)
         status = bind_elements(ops, op, "exp_probs_b", bias->buffer,
                                bias->offset, (uint64_t)E * 4, 4, false,
                                &spans[1], &params.bias_base);
-    /* Without a bias the binding is unused but must hold a buffer. */
     if (!bias)
         spans[1] = spans[0];
     if (status == DSVK_OK)
@@ -129,9 +155,50 @@ dsvk_status moe_route(const rt_ops *ops, const moe_router *router,
         status = op_pipeline(ops, "moe_route", false, OP_WORKGROUP, &pipeline);
     if (status != DSVK_OK)
         return status;
-    uint32_t grid[3] = {logits.rows, 1, 1};
-    op_record(ops, pipeline, spans, 4, &params, sizeof params, grid, op);
+    uint32_t grid[3] = {T, 1, 1};
+    op_record(ops, pipeline, spans, 6, &params, sizeof params, grid, op);
     return DSVK_OK;
+}
+
+dsvk_status moe_route(const rt_ops *ops, const moe_router *router,
+                      rt_view logits, const rt_weight *bias,
+                      const moe_routes *routes)
+{
+    const route_input in = {.logits = logits};
+    return record_route(ops, router, &in, bias, routes);
+}
+
+bool moe_route_product_fits(const moe_router *router, const rt_weight *weight,
+                            uint32_t tokens)
+{
+    return weight && weight->type == DSVK_TYPE_F32 && weight->count == 1 &&
+           weight->rows == router->n_expert &&
+           tokens <= MOE_ROUTE_PRODUCT_MAX_TOKENS &&
+           (uint64_t)weight->rows * weight->cols <= MOE_ROUTE_PRODUCT_MAX_MACS;
+}
+
+dsvk_status moe_route_product(const rt_ops *ops, const moe_router *router,
+                              const rt_weight *weight, rt_view x,
+                              const rt_weight *bias, const moe_routes *routes)
+{
+    const char *op = "moe_route";
+    dsvk_status status = check_router(ops, router);
+    if (status != DSVK_OK)
+        return status;
+    if (!moe_route_product_fits(router, weight, x.rows))
+        return rt_fail(ops->dev, DSVK_ERROR_INVALID_ARGUMENT,
+                       "%s: the router's product runs inside only for an "
+                       "F32 weight of %u rows, at most %u multiply-adds per "
+                       "token and %u tokens",
+                       op, router->n_expert, MOE_ROUTE_PRODUCT_MAX_MACS,
+                       MOE_ROUTE_PRODUCT_MAX_TOKENS);
+    if (x.cols != weight->cols || weight->offset % 4)
+        return rt_fail(ops->dev, DSVK_ERROR_INVALID_ARGUMENT,
+                       "%s: x has %u columns for a 4-byte aligned router "
+                       "weight of %u",
+                       op, x.cols, weight->cols);
+    const route_input in = {.weight = weight, .x = x};
+    return record_route(ops, router, &in, bias, routes);
 }
 
 /* The most tiles of DSVK_CPU_PRODUCT_TOKENS slots moe_group.comp can

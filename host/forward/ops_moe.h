@@ -55,6 +55,22 @@ dsvk_status moe_route(const rt_ops *ops, const moe_router *router,
                       rt_view logits, const rt_weight *bias,
                       const moe_routes *routes);
 
+/* The router's product (ffn_gate_inp, `weight`, times x: T rows of
+ * n_embd) and moe_route in one dispatch, each token's workgroup computing
+ * its logits itself: for decode, where the product's own dispatch costs
+ * more than the product. moe_route_product_fits says where it runs: an
+ * F32 weight of E rows, E * n_embd at most MOE_ROUTE_PRODUCT_MAX_MACS
+ * (DeepSeek-V2-Lite's router and smaller) and T at most
+ * MOE_ROUTE_PRODUCT_MAX_TOKENS; elsewhere it fails, and the caller runs
+ * the product, then moe_route. */
+#define MOE_ROUTE_PRODUCT_MAX_TOKENS 8u
+#define MOE_ROUTE_PRODUCT_MAX_MACS 131072u
+bool moe_route_product_fits(const moe_router *router, const rt_weight *weight,
+                            uint32_t tokens);
+dsvk_status moe_route_product(const rt_ops *ops, const moe_router *router,
+                              const rt_weight *weight, rt_view x,
+                              const rt_weight *bias, const moe_routes *routes);
+
 /* One layer's routed experts (ffn_*_exps), stacked over experts. */
 typedef struct moe_experts {
     const rt_weight *gate; /* cols n_embd, rows n_ff, count E */
