@@ -138,10 +138,10 @@ dsvk_status rt_op_matmul(const rt_ops *ops, const rt_product *p);
 /* a, then b, as matvecs over the same x: one dispatch where neither has
  * a norm, the two weights have one type, lie in one buffer within one
  * binding's range (model loading places the pairs so) and either b gates
- * a's y in place
- * (SwiGLU: a stores, b has RT_EPILOGUE_GATE, same rows) or the two write
- * disjoint ranges of one buffer within one binding's range (attn_q beside
- * attn_kv_a_mqa). Otherwise two dispatches, with the same results. */
+ * a's y in place (SwiGLU: a stores, b has RT_EPILOGUE_GATE, same rows) or
+ * the two write disjoint ranges of one buffer within one binding's range
+ * (attn_q beside attn_kv_a_mqa). Otherwise two dispatches, with the same
+ * results. */
 dsvk_status rt_op_matvec_pair(const rt_ops *ops, const rt_product *a,
                               const rt_product *b);
 

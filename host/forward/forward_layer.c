@@ -76,14 +76,12 @@ static dsvk_status record_attention(forward *f, uint32_t il, uint32_t T,
     /* The query (or its compression) and the latent read the same x: one
      * dispatch (model loading places the two weights side by side). */
     const rt_view q_a = forward_rows(f, p->q_a, T, rq);
-    const rt_product query = {rq ? &g->attn_q_a : &g->attn_q,
-                              0,
-                              x,
-                              rq ? q_a : q,
-                              RT_EPILOGUE_STORE,
-                              NULL};
-    const rt_product latent_kv = {&g->attn_kv_a_mqa, 0,   x, kv,
-                                  RT_EPILOGUE_STORE, NULL};
+    const rt_product query = {.w = rq ? &g->attn_q_a : &g->attn_q,
+                              .x = x,
+                              .y = rq ? q_a : q,
+                              .epilogue = RT_EPILOGUE_STORE};
+    const rt_product latent_kv = {
+        .w = &g->attn_kv_a_mqa, .x = x, .y = kv, .epilogue = RT_EPILOGUE_STORE};
     dsvk_status status = forward_product_pair(f, &query, &latent_kv);
     if (status == DSVK_OK && rq)
         status = rt_op_rms_norm(ops, q_a, &g->attn_q_a_norm, hp->rms_eps, q_a);
