@@ -17,11 +17,11 @@
  * With params.product the workgroup first computes its token's logits,
  * the router's product (ffn_gate_inp times x), which saves the product's
  * own dispatch in decode: WORKGROUP_SIZE / E invocations (at least one)
- * share each expert's row, summing every n-th column, and their partial
+ * share each expert's row, summing every n-th 4 columns, and their partial
  * sums meet in shared memory. Loop bound: with E * cols <=
  * DSVK_MOE_ROUTE_PRODUCT_MAX_MACS (the launcher checks) each invocation
- * makes at most 2 * 131072 / WORKGROUP_SIZE + 2 product iterations (2,050
- * at 128), far below lavapipe's 65,535. */
+ * makes at most 2 * MAX_MACS / (4 * WORKGROUP_SIZE) + 2 product
+ * iterations (130 at 128), far below lavapipe's 65,535. */
 #include "common.glsl"
 #include "model_op_params.h"
 
@@ -32,9 +32,10 @@ layout(binding = 0) readonly buffer Logits { float logits[]; };
 layout(binding = 1) readonly buffer Bias { float bias[]; };
 layout(binding = 2) writeonly buffer Ids { uint ids[]; };
 layout(binding = 3) writeonly buffer Weights { float weights[]; };
-/* The router's product: its F32 weight [E][cols] and x [T][cols]. */
-layout(binding = 4) readonly buffer RouterWeight { float router_weight[]; };
-layout(binding = 5) readonly buffer X { float x[]; };
+/* The router's product: its F32 weight [E][cols] and x [T][cols], read
+ * 16 bytes at a time (cols, bases and x's stride are multiples of 4). */
+layout(binding = 4) readonly buffer RouterWeight { vec4 router_weight[]; };
+layout(binding = 5) readonly buffer X { vec4 x[]; };
 
 shared float prob_sh[DSVK_MOE_MAX_EXPERTS];   /* s */
 shared float choice_sh[DSVK_MOE_MAX_EXPERTS]; /* s + bias */
@@ -49,13 +50,13 @@ shared float partial_sh[DSVK_MOE_MAX_EXPERTS];
 void router_product(uint t, uint E)
 {
     uint tid = gl_LocalInvocationIndex;
-    uint chunks = max(1u, WORKGROUP_SIZE / E);
-    uint x_row = params.x.base + t * params.x.stride;
+    uint chunks = max(1u, WORKGROUP_SIZE / E), quads = params.cols / 4u;
+    uint x_row = (params.x.base + t * params.x.stride) / 4u;
     for (uint i = tid; i < E * chunks; i += WORKGROUP_SIZE) {
-        uint e = i % E, w_row = params.weight_base + e * params.cols;
+        uint e = i % E, w_row = params.weight_base / 4u + e * quads;
         float sum = 0.0;
-        for (uint c = i / E; c < params.cols; c += chunks)
-            sum += router_weight[w_row + c] * x[x_row + c];
+        for (uint q = i / E; q < quads; q += chunks)
+            sum += dot(router_weight[w_row + q], x[x_row + q]);
         partial_sh[i] = sum;
     }
     barrier(); /* partial sums complete */

@@ -25,8 +25,8 @@
  * redrawn until met: a hundred times the GPU's f32 error on scores <= 1.1,
  * so the GPU and the reference must decide alike. */
 #define DECISION_MARGIN 1e-5
-/* The same where the GPU computes the logits too: its f32 product of up to
- * 131072 terms in [-1, 1) errs by about 1e-5 at worst, so ten times that. */
+/* The same where the GPU computes the logits too: its f32 products (up to
+ * 1024 terms here) err by under 1e-5, so ten times that. */
 #define PRODUCT_DECISION_MARGIN 1e-4
 
 typedef struct route_case {
@@ -107,7 +107,6 @@ static void run_route(ops_fixture *f, const route_case *c, uint32_t cols)
     float *logits = malloc((size_t)T * E * 4);
     float *w = cols ? malloc((size_t)E * cols * 4) : NULL;
     float *x = cols ? malloc((size_t)T * cols * 4) : NULL;
-    float *stored = calloc(1 + (size_t)T * (n + 1), 4);
     if (cols)
         test_rng_fill(&rng, w, (size_t)E * cols, -1, 1);
     const double margin = cols ? PRODUCT_DECISION_MARGIN : DECISION_MARGIN;
@@ -127,9 +126,13 @@ static void run_route(ops_fixture *f, const route_case *c, uint32_t cols)
                  decision_gap(c, row, c->bias ? bias : NULL) < margin);
         CHECK(draws < 1000, "no logits without near-ties for E %u", E);
     }
-    fixture_scatter(cols ? x : logits, T, n, n + 1, stored + 1);
+    /* Logits one float in with a stride of E + 1; x 16 bytes in with a
+     * stride of cols + 4, on 16-byte words as the product form needs. */
+    const uint32_t lead = cols ? 4 : 1, stride = cols ? n + 4 : n + 1;
+    float *stored = calloc(lead + (size_t)T * stride, 4);
+    fixture_scatter(cols ? x : logits, T, n, stride, stored + lead);
     const rt_buffer *input_buf =
-        fixture_buffer(f, stored, (1 + (size_t)T * (n + 1)) * 4);
+        fixture_buffer(f, stored, (lead + (size_t)T * stride) * 4);
     const rt_buffer *bias_buf = fixture_buffer(f, NULL, 4 + E * 4);
     rt_buffer_upload(f->dev, bias_buf, 4, bias, E * 4);
     rt_weight bias_w = {bias_buf, 4, DSVK_TYPE_F32, E, 1, 1, E * 4};
@@ -137,15 +140,15 @@ static void run_route(ops_fixture *f, const route_case *c, uint32_t cols)
     const rt_buffer *route_buf = fixture_buffer(f, NULL, 16 + 2 * route_bytes);
     moe_routes routes = {route_buf, 4, 12 + route_bytes, T, k};
 
-    rt_view input = {input_buf, 4, T, n, n + 1};
+    rt_view input = {input_buf, 4ull * lead, T, n, stride};
     dsvk_status status;
     if (cols) {
         const rt_buffer *w_buf =
-            fixture_buffer(f, NULL, 4 + (size_t)E * cols * 4);
-        rt_buffer_upload(f->dev, w_buf, 4, w, (size_t)E * cols * 4);
-        const rt_weight router_w = {w_buf, 4, DSVK_TYPE_F32, cols,
-                                    E,     1, 4ull * cols};
-        CHECK(moe_route_product_fits(r, &router_w, T),
+            fixture_buffer(f, NULL, 16 + (size_t)E * cols * 4);
+        rt_buffer_upload(f->dev, w_buf, 16, w, (size_t)E * cols * 4);
+        const rt_weight router_w = {w_buf, 16, DSVK_TYPE_F32, cols,
+                                    E,     1,  4ull * cols};
+        CHECK(moe_route_product_fits(r, &router_w, input),
               "E %u x %u, %u tokens: the product does not fit", E, cols, T);
         status = moe_route_product(&f->ops, r, &router_w, input,
                                    c->bias ? &bias_w : NULL, &routes);
@@ -221,11 +224,11 @@ static void test_routes(ops_fixture *f)
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         run_route(f, &cases[i], 0);
-        /* The largest router the product form takes at E >= 64 (V2-Lite's
-         * 64 x 2048), odd row lengths below. */
+        /* About the largest router the product form takes at E >= 64,
+         * rows of whole 16-byte words below. */
         uint32_t E = cases[i].router.n_expert;
         run_route(f, &cases[i],
-                  E >= 64 ? MOE_ROUTE_PRODUCT_MAX_MACS / E : 33 + E);
+                  E >= 64 ? MOE_ROUTE_PRODUCT_MAX_MACS / E / 4 * 4 : 36 + E);
     }
 }
 
@@ -270,7 +273,7 @@ static void test_errors(ops_fixture *f)
     expect_error(f, &r, logits, &short_routes, DSVK_ERROR_INVALID_ARGUMENT,
                  "routes for fewer tokens");
     /* The product form: not a quantized router, nor more tokens or
-     * multiply-adds than it takes. */
+     * multiply-adds than it takes, nor rows off 16-byte words. */
     rt_weight router_w = {buf, 0, DSVK_TYPE_F32, 64, 16, 1, 256};
     rt_view x = {buf, 0, 2, 64, 64};
     rt_weight quantized = router_w;
@@ -280,6 +283,8 @@ static void test_errors(ops_fixture *f)
     huge.cols = MOE_ROUTE_PRODUCT_MAX_MACS / 16 + 32;
     huge.row_bytes = 4ull * huge.cols;
     rt_view too_many = {buf, 0, MOE_ROUTE_PRODUCT_MAX_TOKENS + 1, 64, 64};
+    rt_weight unaligned = router_w;
+    unaligned.offset = 4;
     const struct {
         const rt_weight *w;
         rt_view x;
@@ -288,7 +293,10 @@ static void test_errors(ops_fixture *f)
                {&huge, (rt_view){buf, 0, 2, huge.cols, huge.cols},
                 "a router past the product's size"},
                {&router_w, too_many, "more tokens than the product takes"},
-               {&router_w, (rt_view){buf, 0, 2, 63, 63}, "x of 63 for 64"}};
+               {&router_w, (rt_view){buf, 0, 2, 63, 63}, "x of 63 for 64"},
+               {&router_w, (rt_view){buf, 4, 2, 64, 64}, "x 4 bytes in"},
+               {&router_w, (rt_view){buf, 0, 2, 64, 66}, "x rows of 66"},
+               {&unaligned, x, "a router weight 4 bytes in"}};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         CHECK(moe_route_product(&f->ops, &r, bad[i].w, bad[i].x, NULL,
                                 &routes) == DSVK_ERROR_INVALID_ARGUMENT,

@@ -152,7 +152,7 @@ static dsvk_status record_moe(forward *f, uint32_t il, uint32_t T)
 
     const rt_weight *bias = g->exp_probs_b.buffer ? &g->exp_probs_b : NULL;
     dsvk_status status = DSVK_OK;
-    if (moe_route_product_fits(&f->router, &g->ffn_gate_inp, T)) {
+    if (moe_route_product_fits(&f->router, &g->ffn_gate_inp, x)) {
         status = moe_route_product(&f->ops, &f->router, &g->ffn_gate_inp, x,
                                    bias, &routes);
     } else {

@@ -169,11 +169,13 @@ dsvk_status moe_route(const rt_ops *ops, const moe_router *router,
 }
 
 bool moe_route_product_fits(const moe_router *router, const rt_weight *weight,
-                            uint32_t tokens)
+                            rt_view x)
 {
     return weight && weight->type == DSVK_TYPE_F32 && weight->count == 1 &&
-           weight->rows == router->n_expert &&
-           tokens <= MOE_ROUTE_PRODUCT_MAX_TOKENS &&
+           weight->rows == router->n_expert && weight->cols == x.cols &&
+           weight->cols % 4 == 0 && weight->offset % 16 == 0 &&
+           x.offset % 16 == 0 && x.stride % 4 == 0 &&
+           x.rows <= MOE_ROUTE_PRODUCT_MAX_TOKENS &&
            (uint64_t)weight->rows * weight->cols <= MOE_ROUTE_PRODUCT_MAX_MACS;
 }
 
@@ -185,18 +187,14 @@ dsvk_status moe_route_product(const rt_ops *ops, const moe_router *router,
     dsvk_status status = check_router(ops, router);
     if (status != DSVK_OK)
         return status;
-    if (!moe_route_product_fits(router, weight, x.rows))
+    if (!moe_route_product_fits(router, weight, x))
         return rt_fail(ops->dev, DSVK_ERROR_INVALID_ARGUMENT,
                        "%s: the router's product runs inside only for an "
-                       "F32 weight of %u rows, at most %u multiply-adds per "
-                       "token and %u tokens",
+                       "F32 weight of %u rows and x's columns, whole 16-byte "
+                       "words of both, at most %u multiply-adds per token "
+                       "and %u tokens",
                        op, router->n_expert, MOE_ROUTE_PRODUCT_MAX_MACS,
                        MOE_ROUTE_PRODUCT_MAX_TOKENS);
-    if (x.cols != weight->cols || weight->offset % 4)
-        return rt_fail(ops->dev, DSVK_ERROR_INVALID_ARGUMENT,
-                       "%s: x has %u columns for a 4-byte aligned router "
-                       "weight of %u",
-                       op, x.cols, weight->cols);
     const route_input in = {.weight = weight, .x = x};
     return record_route(ops, router, &in, bias, routes);
 }

@@ -59,14 +59,14 @@ dsvk_status moe_route(const rt_ops *ops, const moe_router *router,
  * n_embd) and moe_route in one dispatch, each token's workgroup computing
  * its logits itself: for decode, where the product's own dispatch costs
  * more than the product. moe_route_product_fits says where it runs: an
- * F32 weight of E rows, E * n_embd at most MOE_ROUTE_PRODUCT_MAX_MACS
- * (DeepSeek-V2-Lite's router and smaller) and T at most
- * MOE_ROUTE_PRODUCT_MAX_TOKENS; elsewhere it fails, and the caller runs
- * the product, then moe_route. */
+ * F32 weight of E rows, E * n_embd at most MOE_ROUTE_PRODUCT_MAX_MACS, rows
+ * of whole 16-byte words from 16-byte aligned starts (weight and x), and T
+ * at most MOE_ROUTE_PRODUCT_MAX_TOKENS; elsewhere it fails, and the caller
+ * runs the product, then moe_route. */
 #define MOE_ROUTE_PRODUCT_MAX_TOKENS 8u
-#define MOE_ROUTE_PRODUCT_MAX_MACS 131072u
+#define MOE_ROUTE_PRODUCT_MAX_MACS 65536u
 bool moe_route_product_fits(const moe_router *router, const rt_weight *weight,
-                            uint32_t tokens);
+                            rt_view x);
 dsvk_status moe_route_product(const rt_ops *ops, const moe_router *router,
                               const rt_weight *weight, rt_view x,
                               const rt_weight *bias, const moe_routes *routes);
