@@ -93,6 +93,14 @@ static dsvk_status record_route(const rt_ops *ops, const moe_router *router,
     if (status != DSVK_OK)
         return status;
     uint32_t E = router->n_expert, k = router->n_expert_used;
+    if (in->weight && !moe_route_product_fits(router, in->weight, in->x))
+        return rt_fail(ops->dev, DSVK_ERROR_INVALID_ARGUMENT,
+                       "%s: the router's product runs inside only for an "
+                       "F32 weight of %u rows and x's columns, whole 16-byte "
+                       "words of both, at most %u multiply-adds per token "
+                       "and %u tokens",
+                       op, E, MOE_ROUTE_PRODUCT_MAX_MACS,
+                       MOE_ROUTE_PRODUCT_MAX_TOKENS);
     const uint32_t T = in->weight ? in->x.rows : in->logits.rows;
     if (!in->weight && in->logits.cols != E)
         return rt_fail(ops->dev, DSVK_ERROR_INVALID_ARGUMENT,
@@ -130,17 +138,19 @@ static dsvk_status record_route(const rt_ops *ops, const moe_router *router,
                                    in->weight->offset,
                                    (uint64_t)E * in->weight->cols * 4, 4, false,
                                    &spans[4], &params.weight_base);
-        spans[0] = spans[5];
+        if (status == DSVK_OK)
+            spans[0] = spans[5];
     } else {
         status = op_bind_view(ops, op, "logits", in->logits, false, &spans[0],
                               &params.logits);
-        spans[4] = spans[5] = spans[0];
+        if (status == DSVK_OK)
+            spans[4] = spans[5] = spans[0];
     }
     if (status == DSVK_OK && bias)
         status = bind_elements(ops, op, "exp_probs_b", bias->buffer,
                                bias->offset, (uint64_t)E * 4, 4, false,
                                &spans[1], &params.bias_base);
-    if (!bias)
+    if (status == DSVK_OK && !bias)
         spans[1] = spans[0];
     if (status == DSVK_OK)
         status = bind_elements(ops, op, "expert ids", routes->buffer,
@@ -183,18 +193,6 @@ dsvk_status moe_route_product(const rt_ops *ops, const moe_router *router,
                               const rt_weight *weight, rt_view x,
                               const rt_weight *bias, const moe_routes *routes)
 {
-    const char *op = "moe_route";
-    dsvk_status status = check_router(ops, router);
-    if (status != DSVK_OK)
-        return status;
-    if (!moe_route_product_fits(router, weight, x))
-        return rt_fail(ops->dev, DSVK_ERROR_INVALID_ARGUMENT,
-                       "%s: the router's product runs inside only for an "
-                       "F32 weight of %u rows and x's columns, whole 16-byte "
-                       "words of both, at most %u multiply-adds per token "
-                       "and %u tokens",
-                       op, router->n_expert, MOE_ROUTE_PRODUCT_MAX_MACS,
-                       MOE_ROUTE_PRODUCT_MAX_TOKENS);
     const route_input in = {.weight = weight, .x = x};
     return record_route(ops, router, &in, bias, routes);
 }
